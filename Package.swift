@@ -1,0 +1,31 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "aiquery",
+    products: [
+        // Built as libAIQuery.so: `.load ./libAIQuery` finds the entry point sqlite3_aiquery_init by itself.
+        .library(name: "AIQuery", type: .dynamic, targets: ["AIQuery"]),
+    ],
+    targets: [
+        // The only C file that includes sqlite3ext.h: every SQLite call goes through the host's API table.
+        .target(name: "CAIQuery"),
+        // libcurl for HTTP: system TLS, proxies and HTTP/2 with no extra Swift build time.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "AIQueryCore", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        .target(
+            name: "AIQuery",
+            dependencies: ["CAIQuery", "AIQueryCore"],
+            swiftSettings: swiftSettings,
+            // Ship the Swift runtime inside the .so so it loads on hosts without a Swift toolchain.
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "defs"])]
+        ),
+        .testTarget(name: "AIQueryCoreTests", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AIQueryTests", swiftSettings: swiftSettings),
+    ]
+)

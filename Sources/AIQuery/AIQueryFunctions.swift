@@ -1,0 +1,62 @@
+import AIQueryCore
+
+/// `ai_query(endpoint, request [, options…])` and its dry run `ai_query_request`.
+enum AIQueryFunctions {
+    static let usage = "expected ai_query(endpoint, request [, option, value …])"
+
+    static func aiQuery(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        let call = try parseCall(state, arguments, function: "ai_query")
+        guard let input = call.input else { return .null }
+        do {
+            let output = try state.engine.query(endpoint: call.endpoint, input: input, options: call.options.query)
+            let result = try ResultCasting.result(output, returnType: call.options.returnType)
+            if call.options.failOnError { return result }
+            return .json(JSONValue.object([("response", result.jsonValue), ("errorMessage", .null)]).serialized())
+        } catch let error as AIQueryError where error.scope == .row && !call.options.failOnError {
+            let message = "ai_query: \(error.message)"
+            return .json(JSONValue.object([("response", .null), ("errorMessage", .string(message))]).serialized())
+        }
+    }
+
+    static func aiQueryRequest(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        let call = try parseCall(state, arguments, function: "ai_query_request")
+        guard let input = call.input else { return .null }
+        return .json(try state.engine.dryRun(endpoint: call.endpoint, input: input, options: call.options.query).serialized())
+    }
+
+    struct Call {
+        var endpoint: Endpoint
+        /// nil for a NULL request: the result is NULL without calling anything.
+        var input: ModelInput?
+        var options: CallOptions
+    }
+
+    static func parseCall(_ state: ConnectionState, _ arguments: [SQLArgument], function: String) throws -> Call {
+        guard arguments.count >= 2 else {
+            throw AIQueryError("\(usage.replacingPrefix("ai_query", with: function)), got \(arguments.count) argument\(arguments.count == 1 ? "" : "s")")
+        }
+        guard case .text(let name, _) = arguments[0], !name.isEmpty else {
+            throw AIQueryError("the endpoint name (first argument) must be non-empty text, got \(arguments[0].typeName)")
+        }
+        let options = try CallOptions.parse(arguments[2...])
+        let endpoint = try state.endpoints.resolve(name)
+        let input: ModelInput?
+        switch arguments[1] {
+        case .null: input = nil
+        case .blob: throw AIQueryError("the request must be text or JSON, got a BLOB")
+        case .text(let text, let subtype) where subtype == jsonSubtype:
+            do { input = .json(try JSONValue.parse(text)) } catch {
+                throw AIQueryError("the JSON request is not valid JSON: \(error)")
+            }
+        default: input = .text(arguments[1].text ?? "")
+        }
+        return Call(endpoint: endpoint, input: input, options: options)
+    }
+
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}

@@ -1,0 +1,102 @@
+/// What an endpoint does, with MLflow's `endpoint_type` names.
+public enum EndpointTask: String, Sendable, CaseIterable {
+    case chat = "llm/v1/chat"
+    case completions = "llm/v1/completions"
+    case embeddings = "llm/v1/embeddings"
+    /// A custom model: the request JSON goes out as-is and the answer comes back as JSON.
+    case custom = "custom"
+
+    /// Accepts `llm/v1/chat` and the short forms `chat`, `completions`, `embeddings`, `custom`.
+    public init?(name: String) {
+        let lower = name.lowercased()
+        if let task = EndpointTask(rawValue: lower) { self = task; return }
+        switch lower {
+        case "chat": self = .chat
+        case "completions", "completion": self = .completions
+        case "embeddings", "embedding": self = .embeddings
+        default: return nil
+        }
+    }
+}
+
+/// The wire format spoken by an endpoint.
+public enum ProviderKind: String, Sendable {
+    /// Databricks model serving: `POST {host}/serving-endpoints/{name}/invocations`.
+    case databricks
+    /// OpenAI and every OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio, Azure OpenAI).
+    case openai
+    /// Anthropic's Messages API.
+    case anthropic
+}
+
+/// Where an API key comes from. Keys are never stored in SQLite, only the name of the variable that holds one.
+public enum SecretSource: Sendable, Equatable {
+    case none
+    case environment(String)
+    /// Written in a configuration file (MLflow allows it); never shown anywhere.
+    case literal(String)
+    /// The Databricks workspace credentials (token, profile or OAuth) resolved at call time.
+    case databricksWorkspace
+}
+
+/// A rate limit as MLflow writes it (`calls` per `renewal_period`); enforced by a later layer.
+public struct EndpointLimit: Sendable, Equatable {
+    public var calls: Int
+    public var renewalPeriod: String
+}
+
+/// A configured model endpoint.
+public struct Endpoint: Sendable {
+    public var name: String
+    /// nil until known: a Databricks endpoint's task is looked up from the workspace on first use.
+    public var task: EndpointTask?
+    public var provider: ProviderKind
+    /// The provider's model name (OpenAI `model`, Databricks serving endpoint name).
+    public var model: String?
+    /// Base URL: OpenAI-style `…/v1`, Anthropic's API root, or a Databricks workspace host.
+    public var url: String
+    public var apiKey: SecretSource
+    /// Where the definition came from: `session`, `config:<path>` or `databricks`.
+    public var source: String
+    public var limit: EndpointLimit?
+    /// Azure OpenAI: the deployment and API version, which change the URL and the key header.
+    public var azureDeployment: String?
+    public var azureAPIVersion: String?
+    public var azureUsesEntraToken = false
+    public var openAIOrganization: String?
+    public var anthropicVersion = "2023-06-01"
+
+    public init(
+        name: String, task: EndpointTask?, provider: ProviderKind, model: String?, url: String, apiKey: SecretSource,
+        source: String
+    ) {
+        self.name = name
+        self.task = task
+        self.provider = provider
+        self.model = model
+        self.url = url
+        self.apiKey = apiKey
+        self.source = source
+    }
+
+    /// The URL requests are posted to.
+    public func invocationURL(task: EndpointTask) -> String {
+        switch provider {
+        case .databricks:
+            return "\(url)/serving-endpoints/\(model ?? name)/invocations"
+        case .anthropic:
+            return url.hasSuffix("/v1") ? "\(url)/messages" : "\(url)/v1/messages"
+        case .openai:
+            let path: String
+            switch task {
+            case .chat, .custom: path = "chat/completions"
+            case .completions: path = "completions"
+            case .embeddings: path = "embeddings"
+            }
+            if let deployment = azureDeployment {
+                return "\(url)/openai/deployments/\(deployment)/\(path)?api-version=\(azureAPIVersion ?? "2024-10-21")"
+            }
+            return "\(url)/\(path)"
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Synchronization
+
+/// Finds an endpoint by name: this connection's endpoints first, then the YAML file, then the Databricks workspace.
+public final class EndpointResolver: Sendable {
+    /// Endpoints registered in SQL with ai_endpoint_set; they live as long as the connection.
+    private let session = Mutex<[String: Endpoint]>([:])
+    private let sessionOrder = Mutex<[String]>([])
+    /// Tasks of workspace endpoints, looked up once per process (`GET /api/2.0/serving-endpoints/{name}`).
+    private static let workspaceTasks = Mutex<[String: EndpointTask]>([:])
+
+    public init() {}
+
+    public func setSessionEndpoint(_ endpoint: Endpoint) {
+        session.withLock { $0[endpoint.name] = endpoint }
+        sessionOrder.withLock { order in
+            if !order.contains(endpoint.name) { order.append(endpoint.name) }
+        }
+    }
+
+    /// Returns whether an endpoint by that name was registered.
+    @discardableResult
+    public func dropSessionEndpoint(_ name: String) -> Bool {
+        sessionOrder.withLock { $0.removeAll { $0 == name } }
+        return session.withLock { $0.removeValue(forKey: name) } != nil
+    }
+
+    public func resolve(_ name: String) throws -> Endpoint {
+        if let endpoint = session.withLock({ $0[name] }) { return endpoint }
+        if let endpoint = try ConfigFile.shared.endpoints().first(where: { $0.name == name }) { return endpoint }
+        if let workspace = try DatabricksWorkspace.resolve() {
+            var endpoint = Endpoint(
+                name: name, task: nil, provider: .databricks, model: name, url: workspace.host,
+                apiKey: .databricksWorkspace, source: "databricks")
+            endpoint.task = Self.workspaceTasks.withLock { $0[workspace.host + "\u{0}" + name] }
+            return endpoint
+        }
+        throw AIQueryError(
+            "unknown endpoint '\(name)': register it with ai_endpoint_set('\(name)', '{\"provider\":\"openai\",\"task\":\"chat\",\"model\":\"…\",\"url\":\"http://…/v1\"}'), add it to \(ConfigFile.path) (AIQUERY_CONFIG), or set DATABRICKS_HOST and DATABRICKS_TOKEN to use a Databricks workspace"
+        )
+    }
+
+    static func rememberTask(_ task: EndpointTask, host: String, name: String) {
+        workspaceTasks.withLock { $0[host + "\u{0}" + name] = task }
+    }
+
+    /// Everything that can be listed: session endpoints, the file's, and workspace endpoints already used.
+    public func listing() throws -> [Endpoint] {
+        var result = sessionOrder.withLock { $0 }.compactMap { name in session.withLock { $0[name] } }
+        let sessionNames = Set(result.map(\.name))
+        result += try ConfigFile.shared.endpoints().filter { !sessionNames.contains($0.name) }
+        if let workspace = try? DatabricksWorkspace.resolve() {
+            let known = Set(result.map(\.name))
+            let remembered = Self.workspaceTasks.withLock { $0 }.compactMap { key, task -> Endpoint? in
+                guard let (host, name) = key.splitOnce("\u{0}"), host == workspace.host, !known.contains(name) else { return nil }
+                return Endpoint(
+                    name: name, task: task, provider: .databricks, model: name, url: workspace.host, apiKey: .databricksWorkspace,
+                    source: "databricks")
+            }
+            result += remembered.sorted { $0.name < $1.name }
+        }
+        return result
+    }
+}

@@ -1,0 +1,185 @@
+/// Reads an endpoint definition, written either flat (`{"provider","task","model","url","api_key"}`, the form
+/// `ai_endpoint_set` documents) or as one MLflow AI Gateway `endpoints:` entry
+/// (`{"endpoint_type", "model": {"provider","name","config": {...}}, "limit"}`).
+extension Endpoint {
+    static let flatKeys: Set<String> = [
+        "name", "provider", "task", "endpoint_type", "model", "url", "api_base", "base_url", "api_key", "api_key_env",
+        "limit", "anthropic_version", "api_version", "deployment", "organization", "host", "token",
+    ]
+    static let mlflowKeys: Set<String> = ["name", "endpoint_type", "route_type", "model", "limit"]
+
+    /// - Parameter allowLiteralKeys: files may hold a key itself (as MLflow allows); SQL may only name a variable,
+    ///   so that no key ever lands in a database or a shell history.
+    public static func parse(
+        name: String, spec: JSONValue, source: String, allowLiteralKeys: Bool
+    ) throws -> Endpoint {
+        guard let members = spec.objectValue else {
+            throw AIQueryError("endpoint '\(name)': the definition must be a JSON object, got \(spec.kindName)")
+        }
+        if case .object = spec["model"] ?? .null {
+            return try parseMLflow(name: name, spec: spec, source: source, allowLiteralKeys: allowLiteralKeys)
+        }
+        for (key, _) in members where !flatKeys.contains(key) {
+            throw AIQueryError(
+                "endpoint '\(name)': unknown key '\(key)'; use provider, task, model, url, api_key (\"$ENV_VAR\"), limit")
+        }
+        let providerName = try string(spec, "provider", name) ?? "openai"
+        let (provider, defaultURL) = try providerKind(providerName, endpoint: name)
+        let taskName = try string(spec, "task", name) ?? string(spec, "endpoint_type", name)
+        let task = try taskName.map { name2 throws in try parseTask(name2, endpoint: name) }
+        let url = try string(spec, "url", name) ?? string(spec, "api_base", name) ?? string(spec, "base_url", name)
+            ?? string(spec, "host", name)
+        var keyText = try string(spec, "api_key", name) ?? string(spec, "token", name)
+        if let variable = try string(spec, "api_key_env", name) { keyText = "$" + variable }
+        var endpoint = try make(
+            name: name, task: task, provider: provider, model: string(spec, "model", name), url: url ?? defaultURL,
+            keyText: keyText, source: source, allowLiteralKeys: allowLiteralKeys)
+        endpoint.limit = try parseLimit(spec["limit"], endpoint: name)
+        if let version = try string(spec, "anthropic_version", name) { endpoint.anthropicVersion = version }
+        endpoint.azureDeployment = try string(spec, "deployment", name)
+        endpoint.azureAPIVersion = try string(spec, "api_version", name)
+        endpoint.openAIOrganization = try string(spec, "organization", name)
+        return endpoint
+    }
+
+    static func parseMLflow(
+        name: String, spec: JSONValue, source: String, allowLiteralKeys: Bool
+    ) throws -> Endpoint {
+        let model = spec["model"] ?? .null
+        let config = model["config"] ?? .object([])
+        guard let providerName = model["provider"]?.stringValue else {
+            throw AIQueryError("endpoint '\(name)': model.provider is missing (openai, anthropic or databricks)")
+        }
+        let (provider, defaultURL) = try providerKind(providerName, endpoint: name)
+        let taskName = try string(spec, "endpoint_type", name) ?? string(spec, "route_type", name)
+        let task = try taskName.map { text throws in try parseTask(text, endpoint: name) }
+        func configString(_ key: String) throws -> String? { try string(config, key, name, prefix: "model.config.") }
+        var url = defaultURL
+        var keyText: String?
+        var endpoint: Endpoint
+        switch provider {
+        case .openai:
+            url = try configString("openai_api_base") ?? url
+            keyText = try configString("openai_api_key")
+            let apiType = try configString("openai_api_type")?.lowercased()
+            endpoint = try make(
+                name: name, task: task, provider: provider, model: model["name"]?.stringValue, url: url, keyText: keyText,
+                source: source, allowLiteralKeys: allowLiteralKeys)
+            if apiType == "azure" || apiType == "azuread" {
+                endpoint.azureDeployment = try configString("openai_deployment_name")
+                endpoint.azureAPIVersion = try configString("openai_api_version")
+                endpoint.azureUsesEntraToken = apiType == "azuread"
+                guard endpoint.azureDeployment != nil else {
+                    throw AIQueryError("endpoint '\(name)': Azure OpenAI needs model.config.openai_deployment_name")
+                }
+            }
+            endpoint.openAIOrganization = try configString("openai_organization")
+        case .anthropic:
+            url = try configString("anthropic_api_base") ?? url
+            keyText = try configString("anthropic_api_key")
+            endpoint = try make(
+                name: name, task: task, provider: provider, model: model["name"]?.stringValue, url: url, keyText: keyText,
+                source: source, allowLiteralKeys: allowLiteralKeys)
+            if let version = try configString("anthropic_version") { endpoint.anthropicVersion = version }
+        case .databricks:
+            url = try configString("databricks_workspace_url") ?? url
+            keyText = try configString("databricks_api_token")
+            endpoint = try make(
+                name: name, task: task, provider: provider, model: model["name"]?.stringValue, url: url, keyText: keyText,
+                source: source, allowLiteralKeys: allowLiteralKeys)
+        }
+        endpoint.limit = try parseLimit(spec["limit"], endpoint: name)
+        return endpoint
+    }
+
+    static func make(
+        name: String, task: EndpointTask?, provider: ProviderKind, model: String?, url: String, keyText: String?,
+        source: String, allowLiteralKeys: Bool
+    ) throws -> Endpoint {
+        var apiKey: SecretSource
+        if let keyText, !keyText.isEmpty {
+            if keyText.hasPrefix("$") {
+                var variable = String(keyText.dropFirst())
+                if variable.hasPrefix("{"), variable.hasSuffix("}") { variable = String(variable.dropFirst().dropLast()) }
+                apiKey = .environment(variable)
+            } else if allowLiteralKeys {
+                apiKey = .literal(keyText)
+            } else {
+                throw AIQueryError(
+                    "endpoint '\(name)': api_key must name an environment variable, like \"$OPENAI_API_KEY\"; keys are never stored in SQL"
+                )
+            }
+        } else {
+            apiKey = defaultKey(provider: provider, url: url)
+        }
+        var baseURL = url
+        while baseURL.hasSuffix("/") { baseURL.removeLast() }
+        if provider == .databricks {
+            baseURL = DatabricksWorkspace.normalizeHost(baseURL)
+        }
+        guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") || (provider == .databricks && baseURL.isEmpty)
+        else {
+            throw AIQueryError("endpoint '\(name)': url must start with http:// or https://, got '\(url)'")
+        }
+        if provider == .databricks, baseURL.isEmpty { apiKey = .databricksWorkspace }
+        if provider == .databricks, apiKey == .none { apiKey = .databricksWorkspace }
+        guard let model = model ?? (provider == .databricks ? name : nil) else {
+            throw AIQueryError("endpoint '\(name)': model is missing (the provider's model name, e.g. \"gpt-4o-mini\")")
+        }
+        return Endpoint(name: name, task: task, provider: provider, model: model, url: baseURL, apiKey: apiKey, source: source)
+    }
+
+    /// Hosted APIs need a key, and have a conventional variable for it; local servers usually need none.
+    static func defaultKey(provider: ProviderKind, url: String) -> SecretSource {
+        switch provider {
+        case .openai: return url.contains("api.openai.com") ? .environment("OPENAI_API_KEY") : .none
+        case .anthropic: return url.contains("api.anthropic.com") ? .environment("ANTHROPIC_API_KEY") : .none
+        case .databricks: return .databricksWorkspace
+        }
+    }
+
+    static func providerKind(_ name: String, endpoint: String) throws -> (ProviderKind, String) {
+        switch name.lowercased() {
+        case "openai", "openai_compatible", "openai-compatible", "azure", "azure_openai": return (.openai, "https://api.openai.com/v1")
+        case "ollama": return (.openai, "http://localhost:11434/v1")
+        case "vllm": return (.openai, "http://localhost:8000/v1")
+        case "llamacpp", "llama.cpp", "llama-cpp": return (.openai, "http://localhost:8080/v1")
+        case "lmstudio", "lm-studio": return (.openai, "http://localhost:1234/v1")
+        case "anthropic": return (.anthropic, "https://api.anthropic.com")
+        case "databricks", "databricks-model-serving": return (.databricks, "")
+        default:
+            throw AIQueryError(
+                "endpoint '\(endpoint)': unknown provider '\(name)'; use openai (any OpenAI-compatible server), anthropic or databricks"
+            )
+        }
+    }
+
+    static func parseTask(_ text: String, endpoint: String) throws -> EndpointTask {
+        guard let task = EndpointTask(name: text) else {
+            throw AIQueryError(
+                "endpoint '\(endpoint)': unknown task '\(text)'; use llm/v1/chat, llm/v1/completions, llm/v1/embeddings or custom"
+            )
+        }
+        return task
+    }
+
+    static func parseLimit(_ value: JSONValue?, endpoint: String) throws -> EndpointLimit? {
+        guard let value, !value.isNull else { return nil }
+        guard let calls = value["calls"]?.int64Value, calls > 0 else {
+            throw AIQueryError("endpoint '\(endpoint)': limit needs a positive integer 'calls' (and renewal_period: minute)")
+        }
+        let period = value["renewal_period"]?.stringValue ?? "minute"
+        guard ["second", "minute", "hour", "day"].contains(period) else {
+            throw AIQueryError("endpoint '\(endpoint)': limit.renewal_period must be second, minute, hour or day, got '\(period)'")
+        }
+        return EndpointLimit(calls: Int(calls), renewalPeriod: period)
+    }
+
+    static func string(_ spec: JSONValue, _ key: String, _ endpoint: String, prefix: String = "") throws -> String? {
+        guard let value = spec[key], !value.isNull else { return nil }
+        guard let text = value.stringValue else {
+            throw AIQueryError("endpoint '\(endpoint)': \(prefix)\(key) must be a string, got \(value.kindName)")
+        }
+        return text
+    }
+}

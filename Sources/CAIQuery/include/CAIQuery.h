@@ -1,0 +1,68 @@
+// The Swift side sees opaque SQLite types and one-line aiq_* wrappers only, never <sqlite3.h>:
+// a direct prototype would bind to a second SQLite instead of the host's API table.
+#ifndef AIQ_CAIQUERY_H
+#define AIQ_CAIQUERY_H
+#include <stdint.h>
+
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_context sqlite3_context;
+typedef struct sqlite3_value sqlite3_value;
+typedef struct sqlite3_stmt sqlite3_stmt;
+
+enum {
+    AIQ_OK = 0,
+    AIQ_ERROR = 1,
+    AIQ_NOMEM = 7,
+    AIQ_ROW = 100,
+    AIQ_DONE = 101,
+    AIQ_INTEGER = 1,
+    AIQ_FLOAT = 2,
+    AIQ_TEXT = 3,
+    AIQ_BLOB = 4,
+    AIQ_NULL = 5,
+    AIQ_UTF8 = 1,
+    AIQ_DETERMINISTIC = 0x000000800,
+    AIQ_DIRECTONLY = 0x000080000,
+    AIQ_SUBTYPE = 0x000100000,
+    AIQ_INNOCUOUS = 0x000200000,
+    AIQ_RESULT_SUBTYPE = 0x001000000,
+};
+
+typedef void (*aiq_scalar_fn)(sqlite3_context *, int, sqlite3_value **);
+typedef void (*aiq_destroy_fn)(void *);
+
+int aiq_create_function(sqlite3 *db, const char *name, int nArg, int flags, void *pApp, aiq_scalar_fn xFunc,
+                        aiq_destroy_fn xDestroy);
+/// Registers an eponymous read-only table whose rows come from the aiq_swift_rowset_* callbacks.
+int aiq_create_rowset_table(sqlite3 *db, const char *name, const char *schema, void *pApp, aiq_destroy_fn xDestroy);
+void aiq_set_error_message(char **pzErrMsg, const char *message);
+
+void *aiq_user_data(sqlite3_context *ctx);
+sqlite3 *aiq_context_db(sqlite3_context *ctx);
+int aiq_libversion_number(void);
+const char *aiq_libversion(void);
+
+int aiq_value_type(sqlite3_value *v);
+unsigned int aiq_value_subtype(sqlite3_value *v);
+const unsigned char *aiq_value_text(sqlite3_value *v);
+const void *aiq_value_blob(sqlite3_value *v);
+int aiq_value_bytes(sqlite3_value *v);
+int64_t aiq_value_int64(sqlite3_value *v);
+double aiq_value_double(sqlite3_value *v);
+
+void aiq_result_null(sqlite3_context *ctx);
+void aiq_result_text(sqlite3_context *ctx, const char *text, int n);
+void aiq_result_blob(sqlite3_context *ctx, const void *bytes, int n);
+void aiq_result_int64(sqlite3_context *ctx, int64_t value);
+void aiq_result_double(sqlite3_context *ctx, double value);
+void aiq_result_error(sqlite3_context *ctx, const char *message, int n);
+void aiq_result_subtype(sqlite3_context *ctx, unsigned int subtype);
+
+// Implemented in Swift (@_cdecl): registration and the rowset tables' data.
+int aiq_swift_register(sqlite3 *db, char **pzErrMsg);
+void *aiq_swift_rowset_open(void *pApp, char **pzErr);
+int aiq_swift_rowset_count(void *rowset);
+void aiq_swift_rowset_cell(void *rowset, int row, int column, sqlite3_context *ctx);
+void aiq_swift_rowset_close(void *rowset);
+
+#endif

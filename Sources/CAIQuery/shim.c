@@ -1,0 +1,158 @@
+// The extension's only link to SQLite: the host passes its API table to the entry point and every call below
+// goes through it (SQLITE_EXTENSION_INIT1/2). Nothing here links libsqlite3.
+#include <string.h>
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT1
+#include "CAIQuery.h"
+
+#define AIQ_EXPORT __attribute__((visibility("default")))
+
+AIQ_EXPORT int sqlite3_aiquery_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi) {
+    SQLITE_EXTENSION_INIT2(pApi);
+    int rc = aiq_swift_register(db, pzErrMsg);
+    // Background threads and Swift metadata live in this image: it must never be dlclose'd.
+    return rc == SQLITE_OK ? SQLITE_OK_LOAD_PERMANENTLY : rc;
+}
+
+int aiq_create_function(sqlite3 *db, const char *name, int nArg, int flags, void *pApp, aiq_scalar_fn xFunc,
+                        aiq_destroy_fn xDestroy) {
+    return sqlite3_create_function_v2(db, name, nArg, flags, pApp, xFunc, NULL, NULL, xDestroy);
+}
+
+void aiq_set_error_message(char **pzErrMsg, const char *message) {
+    if (pzErrMsg) *pzErrMsg = sqlite3_mprintf("%s", message);
+}
+
+void *aiq_user_data(sqlite3_context *ctx) { return sqlite3_user_data(ctx); }
+sqlite3 *aiq_context_db(sqlite3_context *ctx) { return sqlite3_context_db_handle(ctx); }
+int aiq_libversion_number(void) { return sqlite3_libversion_number(); }
+const char *aiq_libversion(void) { return sqlite3_libversion(); }
+
+int aiq_value_type(sqlite3_value *v) { return sqlite3_value_type(v); }
+unsigned int aiq_value_subtype(sqlite3_value *v) { return sqlite3_value_subtype(v); }
+const unsigned char *aiq_value_text(sqlite3_value *v) { return sqlite3_value_text(v); }
+const void *aiq_value_blob(sqlite3_value *v) { return sqlite3_value_blob(v); }
+int aiq_value_bytes(sqlite3_value *v) { return sqlite3_value_bytes(v); }
+int64_t aiq_value_int64(sqlite3_value *v) { return sqlite3_value_int64(v); }
+double aiq_value_double(sqlite3_value *v) { return sqlite3_value_double(v); }
+
+void aiq_result_null(sqlite3_context *ctx) { sqlite3_result_null(ctx); }
+void aiq_result_text(sqlite3_context *ctx, const char *text, int n) { sqlite3_result_text(ctx, text, n, SQLITE_TRANSIENT); }
+void aiq_result_blob(sqlite3_context *ctx, const void *bytes, int n) { sqlite3_result_blob(ctx, bytes, n, SQLITE_TRANSIENT); }
+void aiq_result_int64(sqlite3_context *ctx, int64_t value) { sqlite3_result_int64(ctx, value); }
+void aiq_result_double(sqlite3_context *ctx, double value) { sqlite3_result_double(ctx, value); }
+void aiq_result_error(sqlite3_context *ctx, const char *message, int n) { sqlite3_result_error(ctx, message, n); }
+void aiq_result_subtype(sqlite3_context *ctx, unsigned int subtype) { sqlite3_result_subtype(ctx, subtype); }
+
+// ---- Rowset tables: eponymous, read-only, filled by Swift when a scan starts. ----
+
+typedef struct {
+    sqlite3_vtab base;
+    void *pApp;
+} RowsetTable;
+
+typedef struct {
+    sqlite3_vtab_cursor base;
+    void *rowset;
+    int row;
+    int count;
+} RowsetCursor;
+
+typedef struct {
+    char *schema;
+    void *pApp;
+    aiq_destroy_fn xDestroy;
+} RowsetModuleData;
+
+static int rowsetConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv, sqlite3_vtab **ppVtab,
+                         char **pzErr) {
+    (void)argc; (void)argv; (void)pzErr;
+    RowsetModuleData *data = pAux;
+    int rc = sqlite3_declare_vtab(db, data->schema);
+    if (rc != SQLITE_OK) return rc;
+    RowsetTable *table = sqlite3_malloc(sizeof(RowsetTable));
+    if (!table) return SQLITE_NOMEM;
+    memset(table, 0, sizeof(*table));
+    table->pApp = data->pApp;
+    *ppVtab = &table->base;
+    return SQLITE_OK;
+}
+
+static int rowsetDisconnect(sqlite3_vtab *vtab) { sqlite3_free(vtab); return SQLITE_OK; }
+
+static int rowsetBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
+    (void)vtab;
+    info->estimatedCost = 100;
+    info->estimatedRows = 100;
+    return SQLITE_OK;
+}
+
+static int rowsetOpen(sqlite3_vtab *vtab, sqlite3_vtab_cursor **ppCursor) {
+    (void)vtab;
+    RowsetCursor *cursor = sqlite3_malloc(sizeof(RowsetCursor));
+    if (!cursor) return SQLITE_NOMEM;
+    memset(cursor, 0, sizeof(*cursor));
+    *ppCursor = &cursor->base;
+    return SQLITE_OK;
+}
+
+static void rowsetRelease(RowsetCursor *cursor) {
+    if (cursor->rowset) aiq_swift_rowset_close(cursor->rowset);
+    cursor->rowset = NULL;
+    cursor->count = 0;
+    cursor->row = 0;
+}
+
+static int rowsetClose(sqlite3_vtab_cursor *cur) {
+    rowsetRelease((RowsetCursor *)cur);
+    sqlite3_free(cur);
+    return SQLITE_OK;
+}
+
+static int rowsetFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc, sqlite3_value **argv) {
+    (void)idxNum; (void)idxStr; (void)argc; (void)argv;
+    RowsetCursor *cursor = (RowsetCursor *)cur;
+    rowsetRelease(cursor);
+    sqlite3_vtab *vtab = cur->pVtab;
+    sqlite3_free(vtab->zErrMsg);
+    vtab->zErrMsg = NULL;
+    cursor->rowset = aiq_swift_rowset_open(((RowsetTable *)vtab)->pApp, &vtab->zErrMsg);
+    if (!cursor->rowset) return SQLITE_ERROR;
+    cursor->count = aiq_swift_rowset_count(cursor->rowset);
+    return SQLITE_OK;
+}
+
+static int rowsetNext(sqlite3_vtab_cursor *cur) { ((RowsetCursor *)cur)->row++; return SQLITE_OK; }
+static int rowsetEof(sqlite3_vtab_cursor *cur) { return ((RowsetCursor *)cur)->row >= ((RowsetCursor *)cur)->count; }
+
+static int rowsetColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int column) {
+    RowsetCursor *cursor = (RowsetCursor *)cur;
+    aiq_swift_rowset_cell(cursor->rowset, cursor->row, column, ctx);
+    return SQLITE_OK;
+}
+
+static int rowsetRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid) {
+    *pRowid = ((RowsetCursor *)cur)->row + 1;
+    return SQLITE_OK;
+}
+
+static void rowsetModuleDestroy(void *p) {
+    RowsetModuleData *data = p;
+    if (data->xDestroy) data->xDestroy(data->pApp);
+    sqlite3_free(data->schema);
+    sqlite3_free(data);
+}
+
+static sqlite3_module rowsetModule = {
+    0, NULL, rowsetConnect, rowsetBestIndex, rowsetDisconnect, NULL, rowsetOpen, rowsetClose,
+    rowsetFilter, rowsetNext, rowsetEof, rowsetColumn, rowsetRowid,
+};
+
+int aiq_create_rowset_table(sqlite3 *db, const char *name, const char *schema, void *pApp, aiq_destroy_fn xDestroy) {
+    RowsetModuleData *data = sqlite3_malloc(sizeof(RowsetModuleData));
+    if (!data) return SQLITE_NOMEM;
+    data->schema = sqlite3_mprintf("%s", schema);
+    data->pApp = pApp;
+    data->xDestroy = xDestroy;
+    return sqlite3_create_module_v2(db, name, &rowsetModule, data, rowsetModuleDestroy);
+}

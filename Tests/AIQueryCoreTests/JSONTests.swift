@@ -1,0 +1,40 @@
+import Testing
+
+@testable import AIQueryCore
+
+@Suite struct JSONTests {
+    @Test(arguments: [
+        (#"{"b":1,"a":[true,false,null],"c":"x\"y\u00e9\n"}"#, #"{"b":1,"a":[true,false,null],"c":"x\"yé\n"}"#),
+        ("[1.5,-2,1e3,0.1]", "[1.5,-2,1000.0,0.1]"),
+        (#""\ud83d\ude00""#, #""😀""#),
+        ("  {}  ", "{}"),
+    ])
+    func roundTrip(input: String, expected: String) throws {
+        #expect(try JSONValue.parse(input).serialized() == expected)
+    }
+
+    @Test func keepsKeyOrderAndSortsOnRequest() throws {
+        let value = try JSONValue.parse(#"{"z":1,"a":{"y":2,"b":3}}"#)
+        #expect(value.serialized() == #"{"z":1,"a":{"y":2,"b":3}}"#)
+        #expect(value.serialized(sortedKeys: true) == #"{"a":{"b":3,"y":2},"z":1}"#)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", #"{"a" 1}"#, "tru", "01x", #""unterminated"#, "[1] 2", String(repeating: "[", count: 600)])
+    func rejectsInvalid(input: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(input) }
+    }
+
+    @Test func integersStayIntegers() throws {
+        let value = try JSONValue.parse(#"{"max_tokens":50,"temperature":0.7,"big":12345678901234}"#)
+        #expect(value["max_tokens"] == .integer(50))
+        #expect(value.serialized() == #"{"max_tokens":50,"temperature":0.7,"big":12345678901234}"#)
+    }
+
+    @Test func base64RoundTrip() {
+        for text in ["", "a", "ab", "abc", "abcd", "client:secret/+="] {
+            let encoded = Base64.encode(Array(text.utf8))
+            #expect(Base64.decode(encoded) == Array(text.utf8))
+        }
+        #expect(Base64.encode(Array("client:secret".utf8)) == "Y2xpZW50OnNlY3JldA==")
+    }
+}

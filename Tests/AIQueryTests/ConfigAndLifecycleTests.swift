@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+/// Endpoints from YAML (MLflow AI Gateway format), session endpoints, and the extension's lifetime in the shell.
+@Suite("configuration and lifecycle")
+struct ConfigAndLifecycleTests {
+    @Test func mlflowGatewayConfigWorksUnchanged() throws {
+        let server = try MockServer()
+        var shell = try Shell(environment: ["GATEWAY_KEY": "sk-from-env"])
+        let path = try shell.write(
+            "gateway.yaml",
+            """
+            endpoints:
+              - name: chat
+                endpoint_type: llm/v1/chat
+                model:
+                  provider: openai
+                  name: gpt-4o-mini
+                  config:
+                    openai_api_key: $GATEWAY_KEY
+                    openai_api_base: \(server.baseURL)/v1
+                limit:
+                  renewal_period: minute
+                  calls: 10
+              - name: embeddings
+                endpoint_type: llm/v1/embeddings
+                model: {provider: openai, name: text-embedding-3-small, config: {openai_api_base: "\(server.baseURL)/v1"}}
+            """)
+        shell.environment["AIQUERY_CONFIG"] = path
+        let lines = try shell.query(
+            """
+            SELECT ai_query('chat', 'from yaml');
+            SELECT length(ai_query('embeddings', 'v'));
+            SELECT name, task, provider, model, source = 'config:\(path)', api_key FROM ai_endpoints;
+            """)
+        #expect(
+            lines == [
+                "echo: from yaml", "32", "chat|llm/v1/chat|openai|gpt-4o-mini|1|$GATEWAY_KEY",
+                "embeddings|llm/v1/embeddings|openai|text-embedding-3-small|1|",
+            ])
+        let headers = try #require(try server.requests().first?["headers"] as? [String: String])
+        #expect(headers["authorization"] == "Bearer sk-from-env")
+    }
+
+    @Test func brokenConfigIsAClearError() throws {
+        var shell = try Shell()
+        let path = try shell.write("bad.yaml", "endpoints:\n  - name: x\n    model: {provider: openai\n")
+        shell.environment["AIQUERY_CONFIG"] = path
+        let message = try shell.error("SELECT ai_query('x', 'y');")
+        #expect(message.hasPrefix("ai_query: \(path): line "))
+        shell.environment["AIQUERY_CONFIG"] = "/nonexistent/endpoints.yaml"
+        #expect(try shell.error("SELECT ai_query('x', 'y');") == "ai_query: AIQUERY_CONFIG names /nonexistent/endpoints.yaml, which does not exist")
+    }
+
+    @Test func sessionEndpointsOverrideAndDrop() throws {
+        let server = try MockServer()
+        let shell = try Shell()
+        let lines = try shell.query(
+            """
+            SELECT ai_endpoint_set('e', '{"provider":"openai","task":"completions","model":"a","url":"\(server.baseURL)/v1"}');
+            SELECT ai_endpoint_set('e', '{"provider":"openai","task":"chat","model":"b","url":"\(server.baseURL)/v1"}');
+            SELECT name, task, model FROM ai_endpoints;
+            SELECT ai_query('e', 'q');
+            SELECT ai_endpoint_drop('e'), ai_endpoint_drop('e');
+            SELECT count(*) FROM ai_endpoints;
+            """)
+        #expect(lines == ["e", "e", "e|llm/v1/chat|b", "echo: q", "1|0", "0"])
+    }
+
+    @Test func functionListIsExact() throws {
+        let shell = try Shell()
+        let lines = try shell.query(
+            "SELECT DISTINCT name FROM pragma_function_list WHERE name LIKE 'ai\\_%' ESCAPE '\\' ORDER BY name;")
+        #expect(lines == ["ai_debug", "ai_endpoint_drop", "ai_endpoint_set", "ai_query", "ai_query_request", "ai_version"])
+        #expect(try shell.query("SELECT ai_version();") == ["0.1.0"])
+    }
+
+    @Test func survivesOpeningAnotherDatabase() throws {
+        let server = try MockServer()
+        let shell = try Shell()
+        let define = #"SELECT ai_endpoint_set('llm', '{"provider":"openai","task":"chat","model":"m","url":"\#(server.baseURL)/v1"}');"#
+        let result = try shell.run(
+            """
+            \(define)
+            SELECT ai_query('llm', 'before');
+            .open \(shell.home.path)/other.db
+            .load \(Paths.library)
+            \(define)
+            SELECT ai_query('llm', 'after');
+            .open :memory:
+            SELECT 'still alive';
+            """)
+        #expect(result.status == 0)
+        #expect(result.stderr == "")
+        #expect(result.lines == ["llm", "echo: before", "llm", "echo: after", "still alive"])
+    }
+}
+
+/// The shipped .so uses only the host's SQLite and carries its own Swift runtime.
+@Suite("linkage of the shipped extension")
+struct LinkageTests {
+    func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func noUndefinedSQLiteSymbols() throws {
+        let symbols = try run(["nm", "-D", "--undefined-only", Paths.library + ".so"])
+        #expect(!symbols.isEmpty)
+        #expect(!symbols.contains("sqlite3_"), "the extension must call SQLite only through the host's API table")
+        let exported = try run(["nm", "-D", "--defined-only", Paths.library + ".so"])
+        #expect(exported.contains("sqlite3_aiquery_init"))
+    }
+
+    @Test func noSwiftRuntimeLibraries() throws {
+        let libraries = try run(["ldd", Paths.library + ".so"])
+        #expect(libraries.contains("libc.so"))
+        #expect(!libraries.contains("libswift"), "built with the Swift stdlib statically linked")
+        #expect(!libraries.contains("libFoundation"))
+    }
+}

@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""Mock LLM server for ai_query tests (Python 3 stdlib only).
+
+Speaks OpenAI-compatible (/v1/...), Anthropic Messages (/v1/messages) and
+Databricks workspace (/api/2.0/serving-endpoints, /serving-endpoints/.../
+invocations, /oidc/v1/token) wire formats. Replies echo the prompt; markers
+such as [[status:503]] or [[sleep:2]] inside the prompt inject faults.
+
+Usage: python3 mock_llm_server.py [--port 0] [--host 127.0.0.1]
+Prints "PORT <n>" as the first stdout line once it is listening.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import signal
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+CREATED = 1700000000  # fixed timestamp so responses are byte-for-byte deterministic
+
+
+def embedding_of(text):
+    """Deterministic 8-dim embedding so tests can assert exact vectors."""
+    b = text.encode("utf-8")
+    return [((sum((j + 1) * (i + 1) * byte for j, byte in enumerate(b)) % 1000) / 1000.0) - 0.5
+            for i in range(8)]
+
+
+def words(text):
+    return len(text.split())
+
+
+def text_of(content):
+    """Message content is a string or a list of {"type":"text","text":...} blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(b if isinstance(b, str) else str(b.get("text", ""))
+                       for b in content if isinstance(b, str) or
+                       (isinstance(b, dict) and b.get("type") == "text"))
+    return ""
+
+
+def last_user_prompt(body):
+    for msg in reversed(body.get("messages") or []):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            return text_of(msg.get("content"))
+    return ""
+
+
+def first_of(value):
+    """prompt/input may be a string or a list; the first element is what counts."""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def endpoint_kind(name):
+    """Databricks endpoint task is derived from the name prefix; None = does not exist."""
+    for prefix, kind in (("chat-", "chat"), ("complete-", "completions"),
+                         ("embed-", "embeddings"), ("custom-", "custom")):
+        if name.startswith(prefix):
+            return kind
+    return None
+
+
+TASKS = {"chat": "llm/v1/chat", "completions": "llm/v1/completions", "embeddings": "llm/v1/embeddings"}
+REQUIRED = {"chat": "messages", "completions": "prompt", "embeddings": "input"}
+DBX_CODES = {429: "REQUEST_LIMIT_EXCEEDED", 400: "BAD_REQUEST", 403: "PERMISSION_DENIED"}
+
+
+class State:
+    """Shared across handler threads, so every mutation goes through the lock."""
+    lock = threading.Lock()
+    requests = []        # recorded requests, arrival order (for GET /_requests)
+    fail_counts = {}     # [[fail_first:K:N]] marker string -> times seen
+    issued_tokens = set()
+    token_counter = 0
+
+
+STATE = State
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; hence every response needs Content-Length
+    server_version = "MockLLM/1.0"
+
+    def log_message(self, fmt, *args):  # keep test output clean
+        pass
+
+    # ---------- plumbing ----------
+    def read_body(self):
+        # Always consume the whole body, even for errors, or keep-alive desyncs.
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # skip trailers
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()  # CRLF after each chunk
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send(self, status, body, content_type="application/json", headers=()):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, flavor, status, message, code=None):
+        """Error body in the wire format of the route family."""
+        if flavor == "openai":
+            body = {"error": {"message": message, "type": "server_error", "code": None}}
+        elif flavor == "anthropic":
+            kind = code or ("overloaded_error" if status == 529 else "api_error")
+            body = {"type": "error", "error": {"type": kind, "message": message}}
+        else:
+            if code is None:
+                code = DBX_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "ERROR")
+            body = {"error_code": code, "message": message}
+        # Retry-After lets clients exercise their back-off path quickly.
+        headers = [("Retry-After", "1")] if status in (429, 503) else []
+        self.send(status, body, headers=headers)
+
+    def dispatch(self):
+        try:
+            raw = self.read_body()
+        except ValueError:  # bad Content-Length / chunk size: the stream is unusable
+            self.close_connection = True
+            return self.send(400, {"error_code": "MALFORMED_REQUEST", "message": "Bad request framing"})
+        try:
+            self.route(self.command, self.path.split("?", 1)[0], raw)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # client gave up (e.g. timed out during [[sleep]])
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = dispatch
+
+    # ---------- routing ----------
+    def route(self, method, path, raw):
+        if path.startswith("/_"):
+            return self.introspect(method, path)
+        text = raw.decode("utf-8", "replace")
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        with STATE.lock:
+            STATE.requests.append({
+                "method": method, "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": parsed if parsed is not None else text})
+
+        m = re.fullmatch(r"/api/2\.0/serving-endpoints/([^/]+)", path)
+        if method == "GET" and m:
+            return self.describe_endpoint(unquote(m.group(1)))
+        m = re.fullmatch(r"/serving-endpoints/([^/]+)/invocations", path)
+        if method == "POST" and m:
+            return self.invoke(unquote(m.group(1)), parsed)
+        if method == "POST" and path == "/oidc/v1/token":
+            return self.oidc_token(text)
+        if method == "POST" and path == "/v1/messages":
+            return self.anthropic(parsed)
+        openai = {"/v1/chat/completions": "chat", "/v1/completions": "completions",
+                  "/v1/embeddings": "embeddings"}
+        if method == "POST" and path in openai:
+            if not self.bearer_ok():
+                return self.send(401, {"error": {"message": "Incorrect API key provided",
+                                                 "type": "invalid_request_error",
+                                                 "code": "invalid_api_key"}})
+            if not isinstance(parsed, dict):
+                return self.malformed()
+            return self.llm(openai[path], parsed, "openai")
+        self.error("databricks", 404, f"No route for {method} {path}", "ENDPOINT_NOT_FOUND")
+
+    def malformed(self):
+        self.error("databricks", 400, "Request body is not valid JSON", "MALFORMED_REQUEST")
+
+    def introspect(self, method, path):
+        if method == "GET" and path == "/_requests":
+            with STATE.lock:
+                return self.send(200, list(STATE.requests))
+        if method == "POST" and path == "/_reset":
+            with STATE.lock:
+                STATE.requests.clear()
+                STATE.fail_counts.clear()
+            return self.send(200, {"ok": True})
+        if method == "GET" and path == "/_health":
+            return self.send(200, {"ok": True})
+        self.error("databricks", 404, f"No route for {method} {path}", "ENDPOINT_NOT_FOUND")
+
+    def bearer_ok(self):
+        token = os.environ.get("MOCK_TOKEN")
+        if not token:
+            return True
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return False
+        given = auth[len("Bearer "):].strip()
+        with STATE.lock:
+            return given == token or given in STATE.issued_tokens
+
+    # ---------- Databricks ----------
+    def dbx_endpoint(self, name):
+        """Auth first (as the real workspace does), then existence; None = error already sent."""
+        if not self.bearer_ok():
+            return self.error("databricks", 401, "Invalid access token.", "UNAUTHENTICATED")
+        kind = endpoint_kind(name)
+        if kind is None:
+            self.error("databricks", 404, f"Endpoint with name '{name}' does not exist.",
+                       "RESOURCE_DOES_NOT_EXIST")
+        return kind
+
+    def describe_endpoint(self, name):
+        kind = self.dbx_endpoint(name)
+        if kind is None:
+            return
+        body = {"name": name, "endpoint_type": "FOUNDATION_MODEL_API",
+                "state": {"ready": "READY", "config_update": "NOT_UPDATING"}}
+        if kind == "custom":
+            body["endpoint_type"] = "CUSTOM_MODEL"
+        else:
+            body["task"] = TASKS[kind]
+        self.send(200, body)
+
+    def invoke(self, name, body):
+        kind = self.dbx_endpoint(name)
+        if kind is None:
+            return
+        if body is None or (kind != "custom" and not isinstance(body, dict)):
+            return self.malformed()
+        if kind == "custom":
+            if self.faults(json.dumps(body), "databricks", kind):
+                return
+            preds = body
+            if isinstance(body, dict):
+                preds = body["inputs"] if "inputs" in body else body.get("dataframe_records", body)
+            return self.send(200, {"predictions": preds})
+        if REQUIRED[kind] not in body:
+            return self.error("databricks", 400, f"Missing required field: {REQUIRED[kind]}",
+                              "BAD_REQUEST")
+        self.llm(kind, body, "databricks")
+
+    def oidc_token(self, text):
+        form = dict(p.split("=", 1) for p in text.split("&") if "=" in p)
+        if unquote(form.get("grant_type", "")) != "client_credentials":
+            return self.send(400, {"error": "unsupported_grant_type",
+                                   "error_description": "grant_type must be client_credentials"})
+        expected = (os.environ.get("MOCK_CLIENT_ID", "test-client"),
+                    os.environ.get("MOCK_CLIENT_SECRET", "test-secret"))
+        auth = self.headers.get("Authorization", "")
+        try:
+            user, _, pw = base64.b64decode(auth[len("Basic "):]).decode().partition(":")
+            ok = auth.startswith("Basic ") and (user, pw) == expected
+        except ValueError:
+            ok = False
+        if not ok:
+            return self.send(401, {"error": "invalid_client",
+                                   "error_description": "Client authentication failed"})
+        with STATE.lock:
+            STATE.token_counter += 1
+            token = f"oauth-token-{STATE.token_counter}"
+            STATE.issued_tokens.add(token)
+        self.send(200, {"access_token": token, "token_type": "Bearer",
+                        "expires_in": 3600, "scope": "all-apis"})
+
+    # ---------- Anthropic ----------
+    def anthropic(self, body):
+        key = self.headers.get("x-api-key", "")
+        if not key or not self.headers.get("anthropic-version"):
+            return self.error("anthropic", 401, "x-api-key header is required", "authentication_error")
+        token = os.environ.get("MOCK_TOKEN")
+        if token and key != token:
+            return self.error("anthropic", 401, "invalid x-api-key", "authentication_error")
+        if not isinstance(body, dict):
+            return self.malformed()
+        if "max_tokens" not in body:
+            return self.error("anthropic", 400, "max_tokens: Field required", "invalid_request_error")
+        prompt = last_user_prompt(body)
+        if self.faults(prompt, "anthropic", "anthropic"):
+            return
+        reply = self.reply_text(prompt)
+        self.send(200, {"id": "msg_mock", "type": "message", "role": "assistant",
+                        "model": body.get("model"), "content": [{"type": "text", "text": reply}],
+                        "stop_reason": "end_turn",
+                        "usage": {"input_tokens": words(prompt), "output_tokens": words(reply)}})
+
+    # ---------- OpenAI-shaped (also Databricks chat/completions/embeddings) ----------
+    def llm(self, kind, body, flavor):
+        model = body.get("model")
+        if kind == "embeddings":
+            raw = body.get("input")
+            inputs = [first_of(x) for x in raw] if isinstance(raw, list) else [first_of(raw)]
+            if self.faults(inputs[0] if inputs else "", flavor, kind):
+                return
+            b64 = body.get("encoding_format") == "base64"
+            data = [{"object": "embedding", "index": i,
+                     "embedding": base64.b64encode(struct.pack("<8f", *embedding_of(s))).decode()
+                     if b64 else embedding_of(s)} for i, s in enumerate(inputs)]
+            n = sum(words(s) for s in inputs)
+            return self.send(200, {"object": "list", "data": data, "model": model,
+                                   "usage": {"prompt_tokens": n, "total_tokens": n}})
+        prompt = last_user_prompt(body) if kind == "chat" else first_of(body.get("prompt", ""))
+        if self.faults(prompt, flavor, kind):
+            return
+        reply = self.reply_text(prompt)
+        if kind == "completions":
+            choice = {"index": 0, "text": reply, "finish_reason": "stop"}
+            head = {"id": "cmpl-mock", "object": "text_completion"}
+        else:
+            fmt = body.get("response_format")
+            if (isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
+                    and "[[reply:" not in prompt):
+                reply = json.dumps({"echo": prompt})
+            content = reply
+            if "[[list_content]]" in prompt:
+                content = [{"type": "reasoning", "summary": [{"type": "summary_text", "text": "thinking"}]},
+                           {"type": "text", "text": "part one, "}, {"type": "text", "text": "part two"}]
+                reply = "part one, part two"
+            choice = {"index": 0, "message": {"role": "assistant", "content": content},
+                      "finish_reason": "stop"}
+            head = {"id": "chatcmpl-mock", "object": "chat.completion"}
+        p, c = words(prompt), words(reply)
+        self.send(200, dict(head, created=CREATED, model=model, choices=[choice],
+                            usage={"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}))
+
+    @staticmethod
+    def reply_text(prompt):
+        m = re.search(r"\[\[reply:(.*?)\]\]", prompt, re.S)  # TEXT runs to the first "]]"
+        return m.group(1) if m else "echo: " + prompt
+
+    # ---------- fault injection ----------
+    def faults(self, prompt, flavor, kind):
+        """Apply prompt markers; return True if a response (or deliberate non-response) was sent."""
+        m = re.search(r"\[\[sleep:([0-9]*\.?[0-9]+)\]\]", prompt)
+        if m:
+            time.sleep(float(m.group(1)))  # then carry on: other markers still apply
+        if "[[drop]]" in prompt:
+            self.close_connection = True  # no bytes at all; the server closes the socket
+            return True
+        if "[[truncated]]" in prompt:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")  # promise more than we send
+            self.end_headers()
+            self.wfile.write(b'{"choices": [')
+            self.close_connection = True
+            return True
+        if "[[garbage]]" in prompt:
+            self.send(200, b"<html>upstream proxy error</html>", "text/html")
+            return True
+        status = None
+        m = re.search(r"\[\[status:(\d{3})\]\]", prompt)
+        if m:
+            status = int(m.group(1))
+        for marker, k, n in re.findall(r"(\[\[fail_first:(\d+):(\d{3})\]\])", prompt):
+            with STATE.lock:
+                STATE.fail_counts[marker] = STATE.fail_counts.get(marker, 0) + 1
+                failing = STATE.fail_counts[marker] <= int(k)
+            if failing and status is None:
+                status = int(n)
+        if status is not None:
+            self.error(flavor, status, f"mock failure {status}")
+            return True
+        if "[[empty_choices]]" in prompt and kind in ("chat", "completions", "embeddings"):
+            self.send(200, {"data": []} if kind == "embeddings" else {"choices": []})
+            return True
+        return False
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hung client must never block shutdown
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Mock LLM server for ai_query tests")
+    ap.add_argument("--port", type=int, default=0, help="0 = pick an ephemeral port")
+    ap.add_argument("--host", default="127.0.0.1")
+    args = ap.parse_args()
+    # SystemExit unwinds serve_forever() in the main thread -> clean exit code 0.
+    # Installed before "PORT" is printed so an immediate SIGTERM is still clean.
+    # os._exit, not sys.exit: server_close() would join handler threads still parked on keep-alive sockets.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+    server = Server((args.host, args.port), Handler)
+    # Tests read this line to learn the port, so it must be first and flushed.
+    print(f"PORT {server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
