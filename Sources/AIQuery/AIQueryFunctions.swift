@@ -1,4 +1,5 @@
 import AIQueryCore
+import Synchronization
 
 /// `ai_query(endpoint, request [, options…])` and its dry run `ai_query_request`.
 enum AIQueryFunctions {
@@ -7,8 +8,9 @@ enum AIQueryFunctions {
     static func aiQuery(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
         let call = try parseCall(state, arguments, function: "ai_query")
         guard let input = call.input else { return .null }
+        let options = try effectiveOptions(call, state: state)
         do {
-            let output = try state.engine.query(endpoint: call.endpoint, input: input, options: call.options.query)
+            let output = try state.engine.query(endpoint: call.endpoint, input: input, options: options)
             let result = try ResultCasting.result(output, returnType: call.options.returnType)
             if call.options.failOnError { return result }
             return .json(JSONValue.object([("response", result.jsonValue), ("errorMessage", .null)]).serialized())
@@ -22,6 +24,26 @@ enum AIQueryFunctions {
         let call = try parseCall(state, arguments, function: "ai_query_request")
         guard let input = call.input else { return .null }
         return .json(try state.engine.dryRun(endpoint: call.endpoint, input: input, options: call.options.query).serialized())
+    }
+
+    /// Call options over connection settings over the endpoint's definition over the defaults.
+    static func effectiveOptions(_ call: Call, state: ConnectionState) throws -> QueryOptions {
+        let settings = state.settings.withLock { $0 }
+        let endpoint = call.endpoint
+        var options = call.options.query
+        options.timeout = call.options.timeout ?? settings.timeout ?? endpoint.timeout ?? options.timeout
+        options.retry.maxRetries = call.options.maxRetries ?? settings.maxRetries ?? endpoint.maxRetries ?? options.retry.maxRetries
+        options.retry.deadline = call.options.deadline ?? settings.deadline ?? endpoint.deadline
+        if let backoff = settings.backoff {
+            options.retry.initialBackoff = backoff
+            options.retry.maxBackoff = max(backoff, options.retry.maxBackoff)
+        }
+        let mode = call.options.cacheMode ?? settings.cacheMode ?? .on
+        options.cache = CachePolicy(mode: mode, ttl: settings.cacheTTL, store: mode == .off ? nil : try SQLiteResponseStore.shared())
+        if mode == .replay, options.cache.store == nil {
+            throw AIQueryError("cache mode replay needs the cache, but AIQUERY_CACHE is off")
+        }
+        return options
     }
 
     struct Call {

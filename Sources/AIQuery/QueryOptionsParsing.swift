@@ -5,8 +5,13 @@ struct CallOptions {
     var query = QueryOptions()
     var failOnError = true
     var returnType: DataType?
+    /// Set only when given in this call; otherwise the connection's setting or the endpoint's applies.
+    var timeout: Double?
+    var maxRetries: Int?
+    var deadline: Double?
+    var cacheMode: CacheMode?
 
-    static let names = ["returnType", "failOnError", "modelParameters", "responseFormat", "timeout"]
+    static let names = ["returnType", "failOnError", "modelParameters", "responseFormat", "timeout", "maxRetries", "deadline", "cache"]
     static let reservedParameters: Set<String> = ["messages", "prompt", "input"]
 
     /// Accepts the three shapes SQL users write:
@@ -99,13 +104,33 @@ struct CallOptions {
             returnType = try DataType.parse(text)
         case "modelParameters": query.modelParameters = try Self.modelParameters(value.json(option: name))
         case "responseFormat": query.responseFormat = try Self.responseFormat(value)
-        case "timeout":
-            guard let text = value.text, let seconds = Double(text), seconds > 0, seconds.isFinite else {
-                throw AIQueryError("timeout must be a positive number of seconds, got '\(value.text ?? "NULL")'")
-            }
-            query.timeout = seconds
+        case "timeout": timeout = try Self.seconds(value.text, option: name)
+        case "deadline": deadline = try Self.seconds(value.text, option: name)
+        case "maxRetries": maxRetries = try Self.retries(value.text, option: name)
+        case "cache": cacheMode = try Self.cacheMode(value.text, option: name)
         default: break
         }
+    }
+
+    static func seconds(_ text: String?, option: String) throws -> Double {
+        guard let text, let seconds = Double(text), seconds > 0, seconds.isFinite else {
+            throw AIQueryError("\(option) must be a positive number of seconds, got '\(text ?? "NULL")'")
+        }
+        return seconds
+    }
+
+    static func retries(_ text: String?, option: String) throws -> Int {
+        guard let text, let count = Int(text), count >= 0, count <= 100 else {
+            throw AIQueryError("\(option) must be an integer from 0 to 100, got '\(text ?? "NULL")'")
+        }
+        return count
+    }
+
+    static func cacheMode(_ text: String?, option: String) throws -> CacheMode {
+        guard let text, let mode = CacheMode(rawValue: text.lowercased()) else {
+            throw AIQueryError("\(option) must be on, off, refresh or replay, got '\(text ?? "NULL")'")
+        }
+        return mode
     }
 
     static func boolean(_ value: Value, option: String) throws -> Bool {

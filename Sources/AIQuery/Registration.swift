@@ -1,10 +1,22 @@
 import AIQueryCore
 import CAIQuery
+import Synchronization
 
 /// State shared by every function registered on one connection.
 final class ConnectionState: Sendable {
     let endpoints = EndpointResolver()
     let engine = AIQueryEngine.shared
+    let settings = Mutex(ConnectionSettings())
+}
+
+/// Per-connection defaults set with ai_config; call options override them, they override endpoint definitions.
+struct ConnectionSettings {
+    var cacheMode: CacheMode?
+    var cacheTTL: Double?
+    var timeout: Double?
+    var maxRetries: Int?
+    var deadline: Double?
+    var backoff: Double?
 }
 
 /// One SQL function: name, arity (-1 = any) and handler.
@@ -34,6 +46,11 @@ let functionTable: [SQLFunction] = [
         .text(AIQueryVersion.string)
     },
     SQLFunction(name: "ai_debug", arity: 0, handler: MetaFunctions.debug),
+    SQLFunction(name: "ai_config", arity: 1, handler: SettingsFunctions.config),
+    SQLFunction(name: "ai_config", arity: 2, handler: SettingsFunctions.config),
+    SQLFunction(name: "ai_cache_stats", arity: 0, handler: SettingsFunctions.cacheStats),
+    SQLFunction(name: "ai_cache_clear", arity: 0, handler: SettingsFunctions.cacheClear),
+    SQLFunction(name: "ai_cache_clear", arity: 1, handler: SettingsFunctions.cacheClear),
 ]
 
 let rowsetTables: [SQLRowsetTable] = [

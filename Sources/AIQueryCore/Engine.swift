@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs one ai_query call: resolve the task, build the body, send it with credentials, read the answer.
 public final class AIQueryEngine: Sendable {
     public let transport: HTTPTransport
@@ -11,15 +15,116 @@ public final class AIQueryEngine: Sendable {
     public func query(endpoint: Endpoint, input: ModelInput, options: QueryOptions) throws -> ModelOutput {
         let task = try task(of: endpoint, timeout: options.timeout)
         let body = try RequestBuilder.body(endpoint: endpoint, task: task, input: input, options: options)
+        let cache = options.cache
+        let key = cache.store == nil || cache.mode == .off ? nil : CacheKey.make(endpoint: endpoint, task: task, body: body)
+        if let key, let store = cache.store, cache.mode == .on || cache.mode == .replay {
+            if let hit = try store.lookup(key: key, maxAge: cache.ttl) { return hit }
+            if cache.mode == .replay {
+                throw AIQueryError.row(
+                    "no cached answer for this request to endpoint '\(endpoint.name)' and the cache mode is replay, which never calls the endpoint; run once with cache 'on' to fill the cache"
+                )
+            }
+        }
+        let output = try call(endpoint: endpoint, task: task, body: body, options: options)
+        if let key, let store = cache.store { try store.store(key: key, endpoint: endpoint.name, output: output) }
+        return output
+    }
+
+    /// Sends the request, retrying what is worth retrying, within the endpoint's rate limits.
+    func call(endpoint: Endpoint, task: EndpointTask, body: JSONValue, options: QueryOptions) throws -> ModelOutput {
         let url = endpoint.invocationURL(task: task)
         var request = HTTPRequest(url: url, body: Array(body.serialized().utf8), timeout: options.timeout)
         request.headers = try authHeaders(endpoint) + [("Content-Type", "application/json"), ("Accept", "application/json")]
-        let response = try send(request, endpoint: endpoint)
-        guard (200..<300).contains(response.status) else {
-            throw AIQueryError.row(
-                "endpoint '\(endpoint.name)' returned \(ResponseParser.httpErrorSummary(response)) (POST \(url))")
+        let policy = options.retry
+        let limiter = LimiterRegistry.shared.limiter(for: endpoint)
+        let estimate = Self.estimatedTokens(body: body, task: task)
+        let started = System.monotonicSeconds()
+        var attempt = 0
+        while true {
+            attempt += 1
+            let permit = try limiter?.acquire(estimatedTokens: estimate)
+            let response: HTTPResponse
+            do {
+                response = try transport.send(request)
+            } catch {
+                if let permit { limiter?.release(permit, actualTokens: nil) }
+                let wait = policy.backoff(attempt: attempt)
+                if RetryPolicy.isRetryable(error), attempt <= policy.maxRetries, fits(wait, started, policy) {
+                    sleep(seconds: wait)
+                    continue
+                }
+                throw AIQueryError.row(
+                    "endpoint '\(endpoint.name)': \(error.message) (POST \(url))\(Self.attempts(attempt))\(Self.hint(error))")
+            }
+            if let permit { limiter?.release(permit, actualTokens: Self.usedTokens(response)) }
+            if (200..<300).contains(response.status) {
+                return try ResponseParser.output(endpoint: endpoint, task: task, response: response, url: url)
+            }
+            let summary = "endpoint '\(endpoint.name)' returned \(ResponseParser.httpErrorSummary(response)) (POST \(url))"
+            guard RetryPolicy.isRetryable(status: response.status, headers: response), attempt <= policy.maxRetries else {
+                throw AIQueryError.row(summary + Self.attempts(attempt))
+            }
+            let retryAfter = RetryPolicy.retryAfter(response)
+            if let retryAfter, retryAfter > policy.maxRetryAfter {
+                throw AIQueryError.row(
+                    summary + "; the endpoint asked to wait \(formatSeconds(retryAfter)), more than the \(formatSeconds(policy.maxRetryAfter)) cap")
+            }
+            let wait = retryAfter ?? policy.backoff(attempt: attempt)
+            if response.status == 429, Self.isEndpointWideLimit(response) {
+                // Databricks' REQUEST_LIMIT_EXCEEDED is about the endpoint, not this request: hold back every row.
+                limiter?.penalize(for: wait)
+            }
+            guard fits(wait, started, policy) else {
+                throw AIQueryError.row(summary + Self.attempts(attempt) + "; the deadline of \(formatSeconds(policy.deadline ?? 0)) leaves no time to retry")
+            }
+            sleep(seconds: wait)
         }
-        return try ResponseParser.output(endpoint: endpoint, task: task, response: response, url: url)
+    }
+
+    func fits(_ wait: Double, _ started: Double, _ policy: RetryPolicy) -> Bool {
+        guard let deadline = policy.deadline else { return true }
+        return System.monotonicSeconds() + wait - started < deadline
+    }
+
+    func sleep(seconds: Double) {
+        guard seconds > 0 else { return }
+        var remaining = seconds
+        while remaining > 0 {
+            let slice = min(remaining, 0.05)
+            usleep(UInt32(slice * 1_000_000))
+            remaining -= slice
+        }
+    }
+
+    static func attempts(_ count: Int) -> String { count > 1 ? "; gave up after \(count) attempts" : "" }
+
+    static func hint(_ error: HTTPError) -> String {
+        switch error.kind {
+        case .connectionRefused, .unresolvedHost: return "; is the server running and the url right?"
+        case .timeout: return "; raise it with the timeout option (seconds)"
+        default: return ""
+        }
+    }
+
+    static func isEndpointWideLimit(_ response: HTTPResponse) -> Bool {
+        let json = try? JSONValue.parse(bytes: response.body)
+        return json?["error_code"]?.stringValue == "REQUEST_LIMIT_EXCEEDED"
+    }
+
+    /// Prompt tokens guessed from the body size (about 4 bytes a token) plus the completion budget.
+    static func estimatedTokens(body: JSONValue, task: EndpointTask) -> Int {
+        let prompt = body.serialized().utf8.count / 4 + 1
+        guard task == .chat || task == .completions else { return prompt }
+        let budget = body["max_tokens"]?.int64Value ?? body["max_completion_tokens"]?.int64Value ?? 256
+        return prompt + Int(budget)
+    }
+
+    static func usedTokens(_ response: HTTPResponse) -> Int? {
+        guard (200..<300).contains(response.status), let json = try? JSONValue.parse(bytes: response.body) else { return nil }
+        let usage = json["usage"]
+        if let total = usage?["total_tokens"]?.int64Value { return Int(total) }
+        if let input = usage?["input_tokens"]?.int64Value { return Int(input + (usage?["output_tokens"]?.int64Value ?? 0)) }
+        return nil
     }
 
     /// The exact body `query` would send, without any network call. An unknown workspace task is taken as chat.
@@ -31,13 +136,7 @@ public final class AIQueryEngine: Sendable {
         do {
             return try transport.send(request)
         } catch {
-            let hint: String
-            switch error.kind {
-            case .connectionRefused, .unresolvedHost: hint = "; is the server running and the url right?"
-            case .timeout: hint = "; raise it with the timeout option (seconds)"
-            default: hint = ""
-            }
-            throw AIQueryError.row("endpoint '\(endpoint.name)': \(error.message) (\(request.method) \(request.url))\(hint)")
+            throw AIQueryError.row("endpoint '\(endpoint.name)': \(error.message) (\(request.method) \(request.url))\(Self.hint(error))")
         }
     }
 

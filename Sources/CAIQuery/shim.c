@@ -44,6 +44,38 @@ void aiq_result_double(sqlite3_context *ctx, double value) { sqlite3_result_doub
 void aiq_result_error(sqlite3_context *ctx, const char *message, int n) { sqlite3_result_error(ctx, message, n); }
 void aiq_result_subtype(sqlite3_context *ctx, unsigned int subtype) { sqlite3_result_subtype(ctx, subtype); }
 
+// ---- The cache connection ----
+
+int aiq_open(const char *path, sqlite3 **db) {
+    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(*db, 10000);
+    return rc;
+}
+int aiq_close(sqlite3 *db) { return sqlite3_close_v2(db); }
+int aiq_exec(sqlite3 *db, const char *sql) { return sqlite3_exec(db, sql, NULL, NULL, NULL); }
+const char *aiq_errmsg(sqlite3 *db) { return sqlite3_errmsg(db); }
+int aiq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt) {
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+}
+int aiq_step(sqlite3_stmt *stmt) { return sqlite3_step(stmt); }
+int aiq_reset(sqlite3_stmt *stmt) { sqlite3_clear_bindings(stmt); return sqlite3_reset(stmt); }
+int aiq_finalize(sqlite3_stmt *stmt) { return sqlite3_finalize(stmt); }
+int aiq_bind_blob(sqlite3_stmt *stmt, int index, const void *bytes, int n) {
+    return sqlite3_bind_blob(stmt, index, bytes, n, SQLITE_TRANSIENT);
+}
+int aiq_bind_text(sqlite3_stmt *stmt, int index, const char *text, int n) {
+    return sqlite3_bind_text(stmt, index, text, n, SQLITE_TRANSIENT);
+}
+int aiq_bind_int64(sqlite3_stmt *stmt, int index, int64_t value) { return sqlite3_bind_int64(stmt, index, value); }
+int aiq_bind_double(sqlite3_stmt *stmt, int index, double value) { return sqlite3_bind_double(stmt, index, value); }
+int aiq_bind_null(sqlite3_stmt *stmt, int index) { return sqlite3_bind_null(stmt, index); }
+int aiq_column_type(sqlite3_stmt *stmt, int column) { return sqlite3_column_type(stmt, column); }
+const void *aiq_column_blob(sqlite3_stmt *stmt, int column) { return sqlite3_column_blob(stmt, column); }
+int aiq_column_bytes(sqlite3_stmt *stmt, int column) { return sqlite3_column_bytes(stmt, column); }
+int64_t aiq_column_int64(sqlite3_stmt *stmt, int column) { return sqlite3_column_int64(stmt, column); }
+double aiq_column_double(sqlite3_stmt *stmt, int column) { return sqlite3_column_double(stmt, column); }
+int aiq_changes(sqlite3 *db) { return sqlite3_changes(db); }
+
 // ---- Rowset tables: eponymous, read-only, filled by Swift when a scan starts. ----
 
 typedef struct {

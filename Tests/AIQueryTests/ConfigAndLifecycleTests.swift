@@ -71,7 +71,11 @@ struct ConfigAndLifecycleTests {
         let shell = try Shell()
         let lines = try shell.query(
             "SELECT DISTINCT name FROM pragma_function_list WHERE name LIKE 'ai\\_%' ESCAPE '\\' ORDER BY name;")
-        #expect(lines == ["ai_debug", "ai_endpoint_drop", "ai_endpoint_set", "ai_query", "ai_query_request", "ai_version"])
+        #expect(
+            lines == [
+                "ai_cache_clear", "ai_cache_stats", "ai_config", "ai_debug", "ai_endpoint_drop", "ai_endpoint_set", "ai_query",
+                "ai_query_request", "ai_version",
+            ])
         #expect(try shell.query("SELECT ai_version();") == ["0.1.0"])
     }
 

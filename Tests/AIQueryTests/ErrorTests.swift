@@ -47,26 +47,31 @@ struct ErrorTests {
         let truncated = try shell.error(withEndpoint("SELECT ai_query('llm', '[[truncated]]');"))
         #expect(truncated.hasPrefix("ai_query: endpoint 'llm': the response was cut off ("))
         let dropped = try shell.error(withEndpoint("SELECT ai_query('llm', '[[drop]]');"))
-        #expect(dropped == "ai_query: endpoint 'llm': the server closed the connection without a response (POST \(server.baseURL)/v1/chat/completions)")
+        #expect(
+            dropped
+                == "ai_query: endpoint 'llm': the server closed the connection without a response (POST \(server.baseURL)/v1/chat/completions); gave up after 3 attempts"
+        )
         let empty = try shell.error(withEndpoint("SELECT ai_query('llm', '[[empty_choices]]');"))
         #expect(empty == #"ai_query: endpoint 'llm' returned JSON without choices[0].message: {"choices":[]}"#)
     }
 
     @Test func timeoutAndConnectionRefused() throws {
-        let timeout = try shell.error(withEndpoint("SELECT ai_query('llm', '[[sleep:3]]', 'timeout', 0.5);"))
+        let timeout = try shell.error(withEndpoint("SELECT ai_query('llm', '[[sleep:3]]', 'timeout', 0.5, 'maxRetries', 0);"))
         #expect(
             timeout
                 == "ai_query: endpoint 'llm': timed out after 0.5 s (POST \(server.baseURL)/v1/chat/completions); raise it with the timeout option (seconds)")
-        let refused = try shell.error(withEndpoint("SELECT ai_query('llm', 'x');", url: "http://127.0.0.1:9/v1"))
+        let refused = try shell.error(withEndpoint("SELECT ai_config('backoff', 0.01); SELECT ai_query('llm', 'x');", url: "http://127.0.0.1:9/v1"))
         #expect(
             refused
-                == "ai_query: endpoint 'llm': connection refused (POST http://127.0.0.1:9/v1/chat/completions); is the server running and the url right?")
+                == "ai_query: endpoint 'llm': connection refused (POST http://127.0.0.1:9/v1/chat/completions); gave up after 3 attempts; is the server running and the url right?"
+        )
     }
 
     @Test func invalidOptionsNameTheOption() throws {
         #expect(
             try shell.error(withEndpoint("SELECT ai_query('llm', 'x', 'failOnErorr', 'false');"))
-                == "ai_query: unknown option 'failOnErorr'; options are name/value pairs with names returnType, failOnError, modelParameters, responseFormat, timeout")
+                == "ai_query: unknown option 'failOnErorr'; options are name/value pairs with names returnType, failOnError, modelParameters, responseFormat, timeout, maxRetries, deadline, cache"
+        )
         #expect(
             try shell.error(withEndpoint("SELECT ai_query('llm', 'x', 'failOnError', 'maybe');"))
                 == "ai_query: failOnError must be true or false, got 'maybe'")

@@ -131,8 +131,11 @@ class Handler(BaseHTTPRequestHandler):
             if code is None:
                 code = DBX_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "ERROR")
             body = {"error_code": code, "message": message}
-        # Retry-After lets clients exercise their back-off path quickly.
-        headers = [("Retry-After", "1")] if status in (429, 503) else []
+        # Retry-After lets clients exercise their back-off path quickly; [[retry_after_ms:N]] makes it shorter.
+        headers = []
+        if status in (429, 503):
+            ms = getattr(self, "retry_after_ms", None)
+            headers = [("retry-after-ms", ms)] if ms is not None else [("Retry-After", "1")]
         self.send(status, body, headers=headers)
 
     def dispatch(self):
@@ -159,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
             parsed = None
         with STATE.lock:
             STATE.requests.append({
-                "method": method, "path": self.path,
+                "method": method, "path": self.path, "t": time.monotonic(),
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": parsed if parsed is not None else text})
 
@@ -344,6 +347,17 @@ class Handler(BaseHTTPRequestHandler):
     # ---------- fault injection ----------
     def faults(self, prompt, flavor, kind):
         """Apply prompt markers; return True if a response (or deliberate non-response) was sent."""
+        m = re.search(r"\[\[retry_after_ms:(\d+)\]\]", prompt)
+        self.retry_after_ms = m.group(1) if m else None
+        # [[first:K:inner]] applies [[inner]] (drop, garbage, truncated, sleep=S, status=N) to the first K requests
+        # carrying that exact marker, then lets later ones through: a fault that heals, for retry tests.
+        # An optional trailing ":tag" makes the marker (and so its count) unique per row.
+        for marker, k, inner in re.findall(r"(\[\[first:(\d+):([a-z0-9=.]+)(?::[\w-]+)?\]\])", prompt):
+            with STATE.lock:
+                STATE.fail_counts[marker] = STATE.fail_counts.get(marker, 0) + 1
+                active = STATE.fail_counts[marker] <= int(k)
+            if active:
+                prompt = prompt + "[[" + inner.replace("=", ":") + "]]"
         m = re.search(r"\[\[sleep:([0-9]*\.?[0-9]+)\]\]", prompt)
         if m:
             time.sleep(float(m.group(1)))  # then carry on: other markers still apply

@@ -39,10 +39,30 @@ public enum SecretSource: Sendable, Equatable {
     case databricksWorkspace
 }
 
-/// A rate limit as MLflow writes it (`calls` per `renewal_period`); enforced by a later layer.
+/// An endpoint's limits: MLflow's `calls` per `renewal_period`, plus `tokens` per period (as Databricks AI
+/// Gateway rate limits have) and `max_in_flight` concurrent requests.
 public struct EndpointLimit: Sendable, Equatable {
-    public var calls: Int
-    public var renewalPeriod: String
+    public var calls: Int?
+    public var tokens: Int?
+    public var renewalPeriod: String = "minute"
+    public var maxInFlight: Int?
+
+    public init(calls: Int? = nil, tokens: Int? = nil, renewalPeriod: String = "minute", maxInFlight: Int? = nil) {
+        self.calls = calls
+        self.tokens = tokens
+        self.renewalPeriod = renewalPeriod
+        self.maxInFlight = maxInFlight
+    }
+
+    /// Seconds in the renewal period.
+    public var window: Double {
+        switch renewalPeriod {
+        case "second": return 1
+        case "hour": return 3600
+        case "day": return 86400
+        default: return 60
+        }
+    }
 }
 
 /// A configured model endpoint.
@@ -59,6 +79,10 @@ public struct Endpoint: Sendable {
     /// Where the definition came from: `session`, `config:<path>` or `databricks`.
     public var source: String
     public var limit: EndpointLimit?
+    /// Retry settings from the definition (`max_retries`, `timeout`, `deadline`); call options override them.
+    public var maxRetries: Int?
+    public var timeout: Double?
+    public var deadline: Double?
     /// Azure OpenAI: the deployment and API version, which change the URL and the key header.
     public var azureDeployment: String?
     public var azureAPIVersion: String?

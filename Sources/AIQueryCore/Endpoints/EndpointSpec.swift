@@ -4,7 +4,8 @@
 extension Endpoint {
     static let flatKeys: Set<String> = [
         "name", "provider", "task", "endpoint_type", "model", "url", "api_base", "base_url", "api_key", "api_key_env",
-        "limit", "anthropic_version", "api_version", "deployment", "organization", "host", "token",
+        "limit", "anthropic_version", "api_version", "deployment", "organization", "host", "token", "rpm", "tpm",
+        "max_in_flight", "max_retries", "timeout", "deadline",
     ]
     static let mlflowKeys: Set<String> = ["name", "endpoint_type", "route_type", "model", "limit"]
 
@@ -35,6 +36,8 @@ extension Endpoint {
             name: name, task: task, provider: provider, model: string(spec, "model", name), url: url ?? defaultURL,
             keyText: keyText, source: source, allowLiteralKeys: allowLiteralKeys)
         endpoint.limit = try parseLimit(spec["limit"], endpoint: name)
+        try applyFlatLimits(&endpoint, spec: spec)
+        try applyRetrySettings(&endpoint, spec: spec)
         if let version = try string(spec, "anthropic_version", name) { endpoint.anthropicVersion = version }
         endpoint.azureDeployment = try string(spec, "deployment", name)
         endpoint.azureAPIVersion = try string(spec, "api_version", name)
@@ -89,7 +92,49 @@ extension Endpoint {
                 source: source, allowLiteralKeys: allowLiteralKeys)
         }
         endpoint.limit = try parseLimit(spec["limit"], endpoint: name)
+        try applyRetrySettings(&endpoint, spec: spec)
         return endpoint
+    }
+
+    /// `rpm`, `tpm` and `max_in_flight` as flat keys (per minute).
+    static func applyFlatLimits(_ endpoint: inout Endpoint, spec: JSONValue) throws {
+        let rpm = try positiveInt(spec, "rpm", endpoint.name)
+        let tpm = try positiveInt(spec, "tpm", endpoint.name)
+        let inFlight = try positiveInt(spec, "max_in_flight", endpoint.name)
+        guard rpm != nil || tpm != nil || inFlight != nil else { return }
+        var limit = endpoint.limit ?? EndpointLimit()
+        if let rpm {
+            guard endpoint.limit?.calls == nil else { throw AIQueryError("endpoint '\(endpoint.name)': give either rpm or limit.calls, not both") }
+            limit.calls = rpm
+            limit.renewalPeriod = "minute"
+        }
+        if let tpm { limit.tokens = tpm }
+        if let inFlight { limit.maxInFlight = inFlight }
+        endpoint.limit = limit
+    }
+
+    static func applyRetrySettings(_ endpoint: inout Endpoint, spec: JSONValue) throws {
+        if let value = spec["max_retries"], !value.isNull {
+            guard let retries = value.int64Value, retries >= 0, retries <= 100 else {
+                throw AIQueryError("endpoint '\(endpoint.name)': max_retries must be an integer from 0 to 100")
+            }
+            endpoint.maxRetries = Int(retries)
+        }
+        for key in ["timeout", "deadline"] {
+            guard let value = spec[key], !value.isNull else { continue }
+            guard let seconds = value.doubleValue, seconds > 0 else {
+                throw AIQueryError("endpoint '\(endpoint.name)': \(key) must be a positive number of seconds")
+            }
+            if key == "timeout" { endpoint.timeout = seconds } else { endpoint.deadline = seconds }
+        }
+    }
+
+    static func positiveInt(_ spec: JSONValue, _ key: String, _ endpoint: String) throws -> Int? {
+        guard let value = spec[key], !value.isNull else { return nil }
+        guard let number = value.int64Value, number > 0 else {
+            throw AIQueryError("endpoint '\(endpoint)': \(key) must be a positive integer, got \(value.serialized())")
+        }
+        return Int(number)
     }
 
     static func make(
@@ -165,14 +210,18 @@ extension Endpoint {
 
     static func parseLimit(_ value: JSONValue?, endpoint: String) throws -> EndpointLimit? {
         guard let value, !value.isNull else { return nil }
-        guard let calls = value["calls"]?.int64Value, calls > 0 else {
-            throw AIQueryError("endpoint '\(endpoint)': limit needs a positive integer 'calls' (and renewal_period: minute)")
+        guard case .object = value else { throw AIQueryError("endpoint '\(endpoint)': limit must be a mapping like {calls: 60, renewal_period: minute}") }
+        let calls = try positiveInt(value, "calls", endpoint)
+        let tokens = try positiveInt(value, "tokens", endpoint)
+        let inFlight = try positiveInt(value, "max_in_flight", endpoint)
+        guard calls != nil || tokens != nil || inFlight != nil else {
+            throw AIQueryError("endpoint '\(endpoint)': limit needs calls, tokens or max_in_flight (and renewal_period: minute)")
         }
         let period = value["renewal_period"]?.stringValue ?? "minute"
         guard ["second", "minute", "hour", "day"].contains(period) else {
             throw AIQueryError("endpoint '\(endpoint)': limit.renewal_period must be second, minute, hour or day, got '\(period)'")
         }
-        return EndpointLimit(calls: Int(calls), renewalPeriod: period)
+        return EndpointLimit(calls: calls, tokens: tokens, renewalPeriod: period, maxInFlight: inFlight)
     }
 
     static func string(_ spec: JSONValue, _ key: String, _ endpoint: String, prefix: String = "") throws -> String? {

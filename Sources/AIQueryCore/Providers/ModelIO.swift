@@ -17,8 +17,10 @@ public struct QueryOptions: Sendable {
     public var modelParameters: [(String, JSONValue)] = []
     /// Sent as `response_format`; nil for plain text.
     public var responseFormat: JSONValue?
-    /// Seconds for the whole request.
+    /// Seconds for one HTTP attempt.
     public var timeout: Double = 300
+    public var retry = RetryPolicy()
+    public var cache = CachePolicy()
 
     public init() {}
 }

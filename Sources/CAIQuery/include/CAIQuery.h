@@ -58,6 +58,27 @@ void aiq_result_double(sqlite3_context *ctx, double value);
 void aiq_result_error(sqlite3_context *ctx, const char *message, int n);
 void aiq_result_subtype(sqlite3_context *ctx, unsigned int subtype);
 
+// A private connection for the response cache, opened through the host's API table like everything else.
+int aiq_open(const char *path, sqlite3 **db);
+int aiq_close(sqlite3 *db);
+int aiq_exec(sqlite3 *db, const char *sql);
+const char *aiq_errmsg(sqlite3 *db);
+int aiq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
+int aiq_step(sqlite3_stmt *stmt);
+int aiq_reset(sqlite3_stmt *stmt);
+int aiq_finalize(sqlite3_stmt *stmt);
+int aiq_bind_blob(sqlite3_stmt *stmt, int index, const void *bytes, int n);
+int aiq_bind_text(sqlite3_stmt *stmt, int index, const char *text, int n);
+int aiq_bind_int64(sqlite3_stmt *stmt, int index, int64_t value);
+int aiq_bind_double(sqlite3_stmt *stmt, int index, double value);
+int aiq_bind_null(sqlite3_stmt *stmt, int index);
+int aiq_column_type(sqlite3_stmt *stmt, int column);
+const void *aiq_column_blob(sqlite3_stmt *stmt, int column);
+int aiq_column_bytes(sqlite3_stmt *stmt, int column);
+int64_t aiq_column_int64(sqlite3_stmt *stmt, int column);
+double aiq_column_double(sqlite3_stmt *stmt, int column);
+int aiq_changes(sqlite3 *db);
+
 // Implemented in Swift (@_cdecl): registration and the rowset tables' data.
 int aiq_swift_register(sqlite3 *db, char **pzErrMsg);
 void *aiq_swift_rowset_open(void *pApp, char **pzErr);

@@ -1,0 +1,55 @@
+import AIQueryCore
+import Synchronization
+
+/// `ai_config` (per-connection defaults) and the cache functions.
+enum SettingsFunctions {
+    static let names = ["cache", "cache_ttl", "timeout", "max_retries", "deadline", "backoff"]
+
+    /// `ai_config(name)` reads a setting, `ai_config(name, value)` sets it (NULL restores the default).
+    static func config(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        guard case .text(let name, _) = arguments[0], names.contains(name) else {
+            throw AIQueryError("unknown setting '\(arguments[0].text ?? "NULL")'; use \(names.joined(separator: ", "))")
+        }
+        if arguments.count == 2 {
+            let value = arguments[1]
+            try state.settings.withLock { settings in
+                let text = value.isNull ? nil : value.text
+                switch name {
+                case "cache": settings.cacheMode = try text.map { try CallOptions.cacheMode($0, option: name) }
+                case "cache_ttl": settings.cacheTTL = try text.map { try CallOptions.seconds($0, option: name) }
+                case "timeout": settings.timeout = try text.map { try CallOptions.seconds($0, option: name) }
+                case "deadline": settings.deadline = try text.map { try CallOptions.seconds($0, option: name) }
+                case "backoff": settings.backoff = try text.map { try CallOptions.seconds($0, option: name) }
+                default: settings.maxRetries = try text.map { try CallOptions.retries($0, option: name) }
+                }
+            }
+        }
+        let settings = state.settings.withLock { $0 }
+        switch name {
+        case "cache": return .text((settings.cacheMode ?? .on).rawValue)
+        case "cache_ttl": return settings.cacheTTL.map { .double($0) } ?? .null
+        case "timeout": return .double(settings.timeout ?? QueryOptions().timeout)
+        case "deadline": return settings.deadline.map { .double($0) } ?? .null
+        case "backoff": return .double(settings.backoff ?? RetryPolicy().initialBackoff)
+        default: return .integer(Int64(settings.maxRetries ?? RetryPolicy().maxRetries))
+        }
+    }
+
+    static func cacheStats(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        guard let store = try SQLiteResponseStore.shared() else {
+            return .json(#"{"path":null,"entries":0,"bytes":0,"hits":0,"misses":0}"#)
+        }
+        let stats = try store.statistics()
+        let json = JSONValue.object([
+            ("path", .string(store.path)), ("entries", .integer(Int64(stats.entries))), ("bytes", .integer(Int64(stats.bytes))),
+            ("hits", .integer(Int64(stats.hits))), ("misses", .integer(Int64(stats.misses))),
+        ])
+        return .json(json.serialized())
+    }
+
+    static func cacheClear(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        guard let store = try SQLiteResponseStore.shared() else { return .integer(0) }
+        let endpoint = arguments.first.flatMap { $0.isNull ? nil : $0.text }
+        return .integer(Int64(try store.clear(endpoint: endpoint)))
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+/// Retries, the persistent cache and rate limits, against a loopback server that injects faults.
+@Suite("cache, retries and rate limits")
+struct ReliabilityTests {
+    let server: MockServer
+    var shell: Shell
+
+    init() throws {
+        server = try MockServer()
+        shell = try Shell(environment: ["TEST_KEY": "sk-cache-secret-789"])
+        shell.environment["AIQUERY_CACHE"] = shell.home.appendingPathComponent("cache.db").path
+    }
+
+    func endpoint(_ extra: String = "") -> String {
+        #"SELECT ai_endpoint_set('llm', '{"provider":"openai","task":"chat","model":"m","url":"\#(server.baseURL)/v1","api_key":"$TEST_KEY"\#(extra)}');"#
+            + "\nSELECT ai_config('backoff', 0.01);\n"
+    }
+
+    /// 200 rows through the given fault, each healing after `failures` attempts.
+    func twoHundredRows(fault: String, failures: Int = 1) throws {
+        let result = try shell.run(
+            endpoint() + """
+                SELECT ai_config('cache', 'off');
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+                SELECT sum(ai_query('llm', 'row [[retry_after_ms:5]] [[first:\(failures):\(fault):r' || i || ']]') = 'echo: row [[retry_after_ms:5]] [[first:\(failures):\(fault):r' || i || ']]') FROM n;
+                """)
+        #expect(result.stderr == "")
+        #expect(result.lines.last == "200", "all 200 rows answered correctly under \(fault)")
+        let calls = try server.requests().filter { ($0["path"] as? String) == "/v1/chat/completions" }
+        #expect(calls.count == 200 * (failures + 1))
+    }
+
+    @Test func everyRowAnsweredUnder503() throws { try twoHundredRows(fault: "status=503") }
+    @Test func everyRowAnsweredUnder429() throws { try twoHundredRows(fault: "status=429", failures: 2) }
+    @Test func everyRowAnsweredUnder500() throws { try twoHundredRows(fault: "status=500") }
+    @Test func everyRowAnsweredUnderDroppedConnections() throws { try twoHundredRows(fault: "drop") }
+
+    @Test func slowResponsesTimeOutAndAreRetried() throws {
+        let lines = try shell.query(
+            endpoint() + "SELECT ai_query('llm', 'slow [[first:1:sleep=2]]', 'timeout', 0.3);")
+        #expect(lines.last == "echo: slow [[first:1:sleep=2]]")
+        #expect(try server.requests().count == 2)
+    }
+
+    @Test func retryAfterIsHonoured() throws {
+        let lines = try shell.query(endpoint() + "SELECT ai_query('llm', 'x [[first:2:status=429]] [[retry_after_ms:300]]');")
+        #expect(lines.last == "echo: x [[first:2:status=429]] [[retry_after_ms:300]]")
+        let times = try server.requests().compactMap { $0["t"] as? Double }
+        #expect(times.count == 3)
+        // The server asked for 300 ms between attempts; never sooner (lower bound only: the machine may be slow).
+        #expect(times[1] - times[0] >= 0.29 && times[2] - times[1] >= 0.29)
+    }
+
+    @Test func givesUpAfterMaxRetriesWithACount() throws {
+        let message = try shell.error(endpoint() + "SELECT ai_query('llm', 'x [[status:500]]');")
+        #expect(
+            message
+                == "ai_query: endpoint 'llm' returned HTTP 500 server_error: mock failure 500 (POST \(server.baseURL)/v1/chat/completions); gave up after 3 attempts"
+        )
+        #expect(try server.requests().count == 3)
+        let failOnError = try shell.query(
+            endpoint() + "SELECT json_extract(ai_query('llm', 'y [[status:503]]', 'maxRetries', 0, 'failOnError', 'false'), '$.errorMessage');")
+        #expect(failOnError.last == "ai_query: endpoint 'llm' returned HTTP 503 server_error: mock failure 503 (POST \(server.baseURL)/v1/chat/completions)")
+        #expect(try server.requests().count == 4)
+    }
+
+    @Test func noRetryOnClientErrors() throws {
+        _ = try shell.error(endpoint() + "SELECT ai_query('llm', 'x [[status:400]]');")
+        #expect(try server.requests().count == 1)
+    }
+
+    @Test func retryAfterAboveTheCapFailsAtOnce() throws {
+        let message = try shell.error(endpoint() + "SELECT ai_query('llm', 'x [[status:429]] [[retry_after_ms:600000]]');")
+        #expect(message.hasSuffix("; the endpoint asked to wait 600 s, more than the 60 s cap"))
+        #expect(try server.requests().count == 1)
+    }
+
+    @Test func cacheHitOnRerunWithZeroUpstreamCalls() throws {
+        let sql = endpoint() + """
+            CREATE TABLE t(p TEXT); INSERT INTO t VALUES ('a'), ('b'), ('a'), ('c');
+            SELECT group_concat(ai_query('llm', p), ',') FROM t;
+            """
+        #expect(try shell.query(sql).last == "echo: a,echo: b,echo: a,echo: c")
+        #expect(try server.requests().count == 3)  // the repeated 'a' is answered from the cache
+        #expect(try shell.query(sql).last == "echo: a,echo: b,echo: a,echo: c")
+        #expect(try server.requests().count == 3)
+        let stats = try shell.query("SELECT json_extract(ai_cache_stats(), '$.entries');")
+        #expect(stats == ["3"])
+        // Parameters are part of the key; order of keys is not.
+        _ = try shell.query(endpoint() + #"SELECT ai_query('llm', 'a', 'modelParameters', '{"max_tokens":5,"temperature":0}');"#)
+        _ = try shell.query(endpoint() + #"SELECT ai_query('llm', 'a', 'modelParameters', '{"temperature":0,"max_tokens":5}');"#)
+        #expect(try server.requests().count == 4)
+    }
+
+    @Test func replayRefreshAndOff() throws {
+        _ = try shell.query(endpoint() + "SELECT ai_query('llm', 'seen');")
+        #expect(try shell.query(endpoint() + "SELECT ai_config('cache', 'replay'); SELECT ai_query('llm', 'seen');").last == "echo: seen")
+        let miss = try shell.error(endpoint() + "SELECT ai_query('llm', 'unseen', 'cache', 'replay');")
+        #expect(
+            miss
+                == "ai_query: no cached answer for this request to endpoint 'llm' and the cache mode is replay, which never calls the endpoint; run once with cache 'on' to fill the cache"
+        )
+        #expect(try server.requests().count == 1)
+        _ = try shell.query(endpoint() + "SELECT ai_query('llm', 'seen', 'cache', 'refresh');")
+        _ = try shell.query(endpoint() + "SELECT ai_query('llm', 'seen', 'cache', 'off');")
+        #expect(try server.requests().count == 3)
+        #expect(try shell.query("SELECT ai_cache_clear('llm'), json_extract(ai_cache_stats(), '$.entries');") == ["1|0"])
+    }
+
+    @Test func errorsAreNotCached() throws {
+        _ = try shell.run(endpoint() + "SELECT ai_query('llm', 'x [[first:3:status=500]]');")
+        #expect(try shell.query(endpoint() + "SELECT ai_query('llm', 'x [[first:3:status=500]]');").last == "echo: x [[first:3:status=500]]")
+        #expect(try server.requests().count == 4)
+    }
+
+    @Test func keyIsAbsentFromTheCacheFile() throws {
+        _ = try shell.query(endpoint() + "SELECT ai_query('llm', 'secret check');")
+        let path = shell.home.appendingPathComponent("cache.db").path
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        for suffix in ["-wal", "-shm"] {
+            if let extra = try? Data(contentsOf: URL(fileURLWithPath: path + suffix)) { bytes.append(extra) }
+        }
+        #expect(bytes.count > 0)
+        #expect(bytes.range(of: Data("sk-cache-secret-789".utf8)) == nil)
+        #expect(bytes.range(of: Data("echo: secret check".utf8)) != nil)
+    }
+
+    @Test func requestsPerWindowNeverExceeded() throws {
+        let limit = #","limit":{"calls":5,"renewal_period":"second"}"#
+        let result = try shell.run(
+            endpoint(limit) + """
+                SELECT ai_config('cache', 'off');
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 18)
+                SELECT count(ai_query('llm', 'r' || i)) FROM n;
+                """)
+        #expect(result.lines.last == "18")
+        let times = try server.requests().compactMap { $0["t"] as? Double }.sorted()
+        #expect(times.count == 18)
+        // Server-side arrival times: no 1-second window holds more than 5 (a little slack for network jitter).
+        for (index, start) in times.enumerated() {
+            let inWindow = times[index...].prefix { $0 < start + 0.98 }.count
+            #expect(inWindow <= 5, "window starting at request \(index) holds \(inWindow)")
+        }
+    }
+
+    @Test func cacheSurvivesKillNine() throws {
+        let cache = shell.home.appendingPathComponent("cache.db").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", "-batch", ":memory:"]
+        process.environment = ["HOME": shell.home.path, "AIQUERY_CACHE": cache, "PATH": "/usr/bin:/bin", "TEST_KEY": "k"]
+        let script = ".load \(Paths.library)\n" + endpoint()
+            + "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) SELECT count(ai_query('llm', 'k' || i || ' [[sleep:0.01]]')) FROM n;\n"
+        let input = shell.home.appendingPathComponent("kill.sql")
+        try Data(script.utf8).write(to: input)
+        process.standardInput = try FileHandle(forReadingFrom: input)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let giveUp = Date().addingTimeInterval(60)
+        while try server.requests().count < 30, process.isRunning, Date() < giveUp { usleep(20_000) }
+        #expect(process.isRunning, "the long statement should still be running when it is killed")
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { usleep(5_000) }
+        let lines = try shell.query(
+            """
+            SELECT json_extract(ai_cache_stats(), '$.entries') >= 25;
+            """)
+        #expect(lines == ["1"])
+        let check = try shell.run("PRAGMA integrity_check;", database: cache, load: false)
+        #expect(check.lines == ["ok"])
+    }
+}
