@@ -1,5 +1,6 @@
 import AIQueryCore
 import CAIQuery
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,10 +12,11 @@ import Glibc
 /// its own transaction.
 final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     /// `AIQUERY_CACHE`, default `~/.cache/aiquery/cache.db`; `off` disables caching.
-    static var configuredPath: String? {
+    /// Read once: the environment of a running shell doesn't change, and this is on every row's path.
+    static let configuredPath: String? = {
         let value = System.environment("AIQUERY_CACHE") ?? "~/.cache/aiquery/cache.db"
         return value == "off" || value.isEmpty ? nil : System.expandingTilde(value)
-    }
+    }()
 
     private static let opened = Mutex<[String: SQLiteResponseStore]>([:])
 
@@ -36,6 +38,14 @@ final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     private var selectStatement: OpaquePointer?
     private var upsertStatement: OpaquePointer?
     private let counters = Mutex<(hits: Int, misses: Int)>((0, 0))
+    /// Lookups share one read transaction for up to `readBurst` seconds: in WAL mode every transaction takes
+    /// shared-memory locks with fcntl, which was over half the cost of a cache hit. A timer ends the transaction
+    /// once lookups stop, so an idle shell never pins an old snapshot (which would stop other processes'
+    /// checkpoints).
+    private var readStartedAt: Double?
+    private var lastLookupAt = 0.0
+    private static let readBurst = 0.1
+    private let closer = DispatchQueue(label: "aiquery.cache.read-closer")
 
     init(path: String) throws {
         self.path = path
@@ -87,6 +97,7 @@ final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
 
     func lookup(key: [UInt8], maxAge: Double?) throws -> ModelOutput? {
         let found: ModelOutput? = try lock.withLock { _ in
+            try beginReadIfNeeded()
             let statement = selectStatement
             defer { aiq_reset(statement) }
             _ = key.withUnsafeBytes { aiq_bind_blob(statement, 1, $0.baseAddress, Int32($0.count)) }
@@ -102,9 +113,41 @@ final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         return found
     }
 
+    /// Called under `lock`: reuse the open read transaction while it is young, else start a new one.
+    private func beginReadIfNeeded() throws {
+        let now = System.monotonicSeconds()
+        lastLookupAt = now
+        if let started = readStartedAt, now - started < Self.readBurst { return }
+        endRead()
+        guard aiq_exec(db, "BEGIN") == Int32(AIQ_OK) else { throw AIQueryError("cache \(path): \(errorText())") }
+        readStartedAt = now
+        scheduleCloser()
+    }
+
+    /// Called under `lock`.
+    private func endRead() {
+        guard readStartedAt != nil else { return }
+        _ = aiq_exec(db, "COMMIT")
+        readStartedAt = nil
+    }
+
+    private func scheduleCloser() {
+        closer.asyncAfter(deadline: .now() + Self.readBurst * 2) { [self] in
+            lock.withLock { _ in
+                guard readStartedAt != nil else { return }
+                if System.monotonicSeconds() - lastLookupAt >= Self.readBurst {
+                    endRead()
+                } else {
+                    scheduleCloser()
+                }
+            }
+        }
+    }
+
     func store(key: [UInt8], endpoint: String, output: ModelOutput) throws {
         let (kind, bytes) = Self.encode(output)
         try lock.withLock { _ in
+            endRead()
             let statement = upsertStatement
             defer { aiq_reset(statement) }
             _ = key.withUnsafeBytes { aiq_bind_blob(statement, 1, $0.baseAddress, Int32($0.count)) }
@@ -119,6 +162,7 @@ final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     /// Removes all entries, or one endpoint's; returns how many.
     func clear(endpoint: String?) throws -> Int {
         try lock.withLock { _ in
+            endRead()
             let statement = try prepare(endpoint == nil ? "DELETE FROM responses" : "DELETE FROM responses WHERE endpoint = ?1")
             defer { aiq_finalize(statement) }
             if let endpoint { _ = aiq_bind_text(statement, 1, endpoint, -1) }
@@ -131,6 +175,7 @@ final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
 
     func statistics() throws -> Statistics {
         let (entries, bytes) = try lock.withLock { _ in
+            endRead()
             let statement = try prepare(
                 "SELECT (SELECT count(*) FROM responses), (SELECT page_count * page_size FROM pragma_page_count, pragma_page_size)")
             defer { aiq_finalize(statement) }

@@ -90,6 +90,8 @@ STATE = State
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; hence every response needs Content-Length
     server_version = "MockLLM/1.0"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms a request.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # keep test output clean
         pass
