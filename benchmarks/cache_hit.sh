@@ -6,12 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${ROWS:-100000}
 scripts/build >/dev/null
+source scripts/lib/test-server.sh
+start_test_server
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-python3 Tests/Support/mock_llm_server.py --port 0 > "$work/server.out" &
-server=$!
-for _ in $(seq 50); do grep -q '^PORT ' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/^PORT //p' "$work/server.out")
 export AIQUERY_CACHE="$work/cache.db" HOME="$work"
 
 setup=".load .build/release/libAIQuery

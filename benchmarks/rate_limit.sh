@@ -9,12 +9,10 @@ calls=${CALLS:-600}
 period=${PERIOD:-minute}
 windows=${WINDOWS:-2}
 scripts/build >/dev/null
+source scripts/lib/test-server.sh
+start_test_server
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-python3 Tests/Support/mock_llm_server.py --port 0 > "$work/server.out" &
-server=$!
-for _ in $(seq 50); do grep -q '^PORT ' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/^PORT //p' "$work/server.out")
 rows=$((calls * windows + calls / 10))
 echo "limit $calls per $period; $rows rows (about $windows windows)…" >&2
 AIQUERY_CACHE=off sqlite3 :memory: >/dev/null <<SQL
