@@ -29,15 +29,19 @@ $setup
 $1
 SQL
 }
-for round in 1 2 3; do
-    base=$(time_query "SELECT count(length(p)) FROM t;")
-    sha=$(time_query "SELECT count(sha3(p)) FROM t;")
-    hit=$(time_query "SELECT count(ai_query('llm', p)) FROM t;")
-    python3 - "$rows" "$base" "$sha" "$hit" <<'PY'
+# Five interleaved rounds; the minimum of each is the least disturbed by other work on this shared machine.
+bases=() shas=() hits=()
+for round in 1 2 3 4 5; do
+    bases+=("$(time_query "SELECT count(length(p)) FROM t;")")
+    shas+=("$(time_query "SELECT count(sha3(p)) FROM t;")")
+    hits+=("$(time_query "SELECT count(ai_query('llm', p)) FROM t;")")
+done
+python3 - "$rows" "${bases[*]}" "${shas[*]}" "${hits[*]}" <<'PY'
 import sys
-rows, base, sha, hit = int(sys.argv[1]), *map(float, sys.argv[2:])
+rows = int(sys.argv[1])
+base, sha, hit = (min(map(float, arg.split())) for arg in sys.argv[2:5])
 sha_row = max(sha - base, 1e-9) / rows
 hit_row = max(hit - base, 1e-9) / rows
-print(f"rows={rows} sha3={sha_row*1e6:.2f} us/row ai_query(cached)={hit_row*1e6:.2f} us/row ratio={hit_row/sha_row:.1f}x (target <= 10x)")
+print(f"rows={rows} sha3={sha_row*1e6:.2f} us/row ai_query(cached)={hit_row*1e6:.2f} us/row "
+      f"ratio={hit_row/sha_row:.1f}x (target <= 10x; minimum of 5 interleaved rounds)")
 PY
-done

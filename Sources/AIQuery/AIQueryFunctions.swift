@@ -39,7 +39,7 @@ enum AIQueryFunctions {
             options.retry.maxBackoff = max(backoff, options.retry.maxBackoff)
         }
         let mode = call.options.cacheMode ?? settings.cacheMode ?? .on
-        options.cache = CachePolicy(mode: mode, ttl: settings.cacheTTL, store: mode == .off ? nil : try SQLiteResponseStore.shared())
+        options.cache = CachePolicy(mode: mode, ttl: settings.cacheTTL, store: mode == .off ? nil : try state.responseStore())
         if mode == .replay, options.cache.store == nil {
             throw AIQueryError("cache mode replay needs the cache, but AIQUERY_CACHE is off")
         }

@@ -7,6 +7,15 @@ final class ConnectionState: Sendable {
     let endpoints = EndpointResolver()
     let engine = AIQueryEngine.shared
     let settings = Mutex(ConnectionSettings())
+    private let store = Mutex<SQLiteResponseStore?>(nil)
+
+    /// The process's cache store, remembered here so a row doesn't look it up again.
+    func responseStore() throws -> SQLiteResponseStore? {
+        if let known = store.withLock({ $0 }) { return known }
+        let found = try SQLiteResponseStore.shared()
+        store.withLock { $0 = found }
+        return found
+    }
 }
 
 /// Per-connection defaults set with ai_config; call options override them, they override endpoint definitions.

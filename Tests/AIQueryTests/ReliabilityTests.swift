@@ -19,10 +19,11 @@ struct ReliabilityTests {
     }
 
     /// 200 rows through the given fault, each healing after `failures` attempts.
-    func twoHundredRows(fault: String, failures: Int = 1) throws {
+    func twoHundredRows(fault: String, failures: Int = 1, timeout: Double = 300) throws {
         let result = try shell.run(
             endpoint() + """
                 SELECT ai_config('cache', 'off');
+                SELECT ai_config('timeout', \(timeout));
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
                 SELECT sum(ai_query('llm', 'row [[retry_after_ms:5]] [[first:\(failures):\(fault):r' || i || ']]') = 'echo: row [[retry_after_ms:5]] [[first:\(failures):\(fault):r' || i || ']]') FROM n;
                 """)
@@ -36,6 +37,7 @@ struct ReliabilityTests {
     @Test func everyRowAnsweredUnder429() throws { try twoHundredRows(fault: "status=429", failures: 2) }
     @Test func everyRowAnsweredUnder500() throws { try twoHundredRows(fault: "status=500") }
     @Test func everyRowAnsweredUnderDroppedConnections() throws { try twoHundredRows(fault: "drop") }
+    @Test func everyRowAnsweredUnderSlowResponses() throws { try twoHundredRows(fault: "sleep=1", timeout: 0.05) }
 
     @Test func slowResponsesTimeOutAndAreRetried() throws {
         let lines = try shell.query(

@@ -33,12 +33,13 @@ public struct CachePolicy: Sendable {
 
 public enum CacheKey {
     /// SHA-256 of everything that determines the answer: provider, base URL, model, task and the full body with
-    /// sorted keys (so parameter order doesn't matter). Never the API key.
+    /// sorted keys (so parameter order doesn't matter). Never the API key. The first 128 bits are kept: a
+    /// smaller index, and an accidental collision stays out of reach (birthday bound 2⁶⁴ entries).
     public static func make(endpoint: Endpoint, task: EndpointTask, body: JSONValue) -> [UInt8] {
         let material = [
             "aiquery-cache-v1", endpoint.provider.rawValue, endpoint.url, endpoint.model ?? endpoint.name,
             endpoint.azureDeployment ?? "", task.rawValue, body.serialized(sortedKeys: true),
         ].joined(separator: "\n")
-        return SHA256.hash(Array(material.utf8))
+        return Array(SHA256.hash(Array(material.utf8)).prefix(16))
     }
 }

@@ -19,7 +19,10 @@ public enum SHA256 {
         let paddedCount = (message.count + 9 + 63) / 64 * 64
         var data = [UInt8](repeating: 0, count: paddedCount)
         data.withUnsafeMutableBufferPointer { buffer in
-            for i in 0..<message.count { buffer[i] = message[i] }
+            message.withUnsafeBufferPointer { source in
+                guard let from = source.baseAddress, let to = buffer.baseAddress else { return }
+                to.update(from: from, count: source.count)
+            }
             buffer[message.count] = 0x80
             let bitLength = UInt64(message.count) * 8
             for i in 0..<8 { buffer[paddedCount - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(i * 8)) }
