@@ -106,7 +106,7 @@ final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
             guard rc == Int32(AIQ_ROW) else { throw AIQueryError("cache \(path): \(errorText())") }
             if let maxAge, Double(time(nil)) - aiq_column_double(statement, 2) > maxAge { return nil }
             let count = Int(aiq_column_bytes(statement, 1))
-            let bytes = aiq_column_blob(statement, 1).map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+            let bytes = UnsafeRawBufferPointer(start: aiq_column_blob(statement, 1), count: count)
             return Self.decode(kind: aiq_column_int64(statement, 0), bytes: bytes)
         }
         counters.withLock { found == nil ? ($0.misses += 1) : ($0.hits += 1) }
@@ -194,15 +194,16 @@ final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         }
     }
 
-    static func decode(kind: Int64, bytes: [UInt8]) -> ModelOutput? {
+    /// Straight from SQLite's buffer (valid until the statement is reset): one copy per hit, not two.
+    static func decode(kind: Int64, bytes: UnsafeRawBufferPointer) -> ModelOutput? {
         switch kind {
         case 1: return .text(String(decoding: bytes, as: UTF8.self))
         case 2:
             let count = bytes.count / 4
             var vector = [Float](repeating: 0, count: count)
-            vector.withUnsafeMutableBytes { $0.copyBytes(from: bytes.prefix(count * 4)) }
+            vector.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix(count * 4))) }
             return .embedding(vector)
-        case 3: return (try? JSONValue.parse(bytes: bytes)).map { .json($0) }
+        case 3: return (try? JSONValue.parse(bytes: Array(bytes))).map { .json($0) }
         default: return nil
         }
     }

@@ -36,10 +36,16 @@ public enum CacheKey {
     /// sorted keys (so parameter order doesn't matter). Never the API key. The first 128 bits are kept: a
     /// smaller index, and an accidental collision stays out of reach (birthday bound 2⁶⁴ entries).
     public static func make(endpoint: Endpoint, task: EndpointTask, body: JSONValue) -> [UInt8] {
-        let material = [
-            "aiquery-cache-v1", endpoint.provider.rawValue, endpoint.url, endpoint.model ?? endpoint.name,
-            endpoint.azureDeployment ?? "", task.rawValue, body.serialized(sortedKeys: true),
-        ].joined(separator: "\n")
-        return Array(SHA256.hash(Array(material.utf8)).prefix(16))
+        var material: [UInt8] = []
+        material.reserveCapacity(256)
+        for part in [
+            "v1", endpoint.provider.rawValue, endpoint.url, endpoint.model ?? endpoint.name,
+            endpoint.azureDeployment ?? "", task.rawValue,
+        ] {
+            material.append(contentsOf: part.utf8)
+            material.append(0x0A)
+        }
+        body.write(into: &material, sortedKeys: true)
+        return Array(SHA256.hash(material).prefix(16))
     }
 }
