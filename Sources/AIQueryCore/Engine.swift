@@ -61,7 +61,7 @@ public final class AIQueryEngine: Sendable {
                 return try ResponseParser.output(endpoint: endpoint, task: task, response: response, url: url)
             }
             let summary = "endpoint '\(endpoint.name)' returned \(ResponseParser.httpErrorSummary(response)) (POST \(url))"
-            guard RetryPolicy.isRetryable(status: response.status, headers: response), attempt <= policy.maxRetries else {
+            guard RetryPolicy.isRetryable(status: response.status, response: response), attempt <= policy.maxRetries else {
                 throw AIQueryError.row(summary + Self.attempts(attempt))
             }
             let retryAfter = RetryPolicy.retryAfter(response)

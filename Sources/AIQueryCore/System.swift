@@ -48,9 +48,6 @@ public enum System {
 }
 
 extension String {
-    /// Lower-cased ASCII letters only; Foundation-free.
-    var asciiLowercased: String { lowercased() }
-
     /// The text cut to `limit` characters with an ellipsis, for error messages that quote upstream bodies.
     public func truncatedForMessage(_ limit: Int = 300) -> String {
         let flat = self.replacingNewlines()

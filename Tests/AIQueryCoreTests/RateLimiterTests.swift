@@ -294,9 +294,9 @@ private func worstWindow(_ starts: [Double], weights: [Int]? = nil, window: Doub
         #expect(limiter.started == 5)
     }
 
-    @Test(arguments: [("second", 1.0), ("minute", 60.0), ("hour", 3600.0), ("day", 86400.0)])
+    @Test(arguments: [("second", 1.01), ("minute", 60.05), ("hour", 3600.05), ("day", 86400.05)])
     func fromMLflowLimit(period: String, window: Double) {
-        let limits = EndpointLimiter.from(EndpointLimit(calls: 10, renewalPeriod: period))
-        #expect(limits == RateLimits(requestsPerWindow: 10, window: window))
+        let limits = EndpointLimiter.from(EndpointLimit(calls: 10, tokens: 500, renewalPeriod: period, maxInFlight: 3))
+        #expect(limits == RateLimits(requestsPerWindow: 10, tokensPerWindow: 500, window: window, maxInFlight: 3))
     }
 }

@@ -57,8 +57,8 @@ struct ChatAndEmbeddingTests {
                 SELECT typeof(ai_query('emb', 'hello')), length(ai_query('emb', 'hello'));
                 SELECT ai_query('emb', 'hello', 'returnType', 'ARRAY<FLOAT>');
                 SELECT hex(ai_query('emb', 'hello'));
-                SELECT json_array_length(ai_query('emb', 'hello', returnType => 'ARRAY<FLOAT>'));
-                """.replacingOccurrences(of: "returnType => 'ARRAY<FLOAT>'", with: "'returnType', 'ARRAY<FLOAT>'"))
+                SELECT json_array_length(ai_query('emb', 'hello', json_object('returnType', 'ARRAY<FLOAT>')));
+                """)
         #expect(lines.first == "emb")
         #expect(lines[1] == "blob|32")
         let expected = mockEmbedding("hello")

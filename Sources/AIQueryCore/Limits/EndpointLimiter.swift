@@ -52,16 +52,13 @@ public final class EndpointLimiter: Sendable {
         self.shared = Mutex(Shared(window: RateLimitState(limits: limits)))
     }
 
-    /// MLflow's `limit: {calls, renewal_period}` as request limits.
+    /// An endpoint's `limit` (MLflow's `calls` per `renewal_period`, plus `tokens` and `max_in_flight`) as limits.
+    /// The window keeps a margin of 1 % (at most 50 ms): requests reach the upstream after a variable network
+    /// delay, and without it two requests exactly one window apart could land inside one upstream window.
     public static func from(_ limit: EndpointLimit) -> RateLimits {
-        let window: Double
-        switch limit.renewalPeriod.lowercased() {
-        case "second": window = 1
-        case "hour": window = 3600
-        case "day": window = 86400
-        default: window = 60  // "minute", MLflow's default; the config parser refuses anything else
-        }
-        return RateLimits(requestsPerWindow: limit.calls, window: window)
+        RateLimits(
+            requestsPerWindow: limit.calls, tokensPerWindow: limit.tokens, window: limit.window + min(0.05, limit.window * 0.01),
+            maxInFlight: limit.maxInFlight)
     }
 
     /// Blocks until a request debiting `estimatedTokens` may start under every limit and any penalty, then counts

@@ -10,11 +10,7 @@ public final class LimiterRegistry: Sendable {
     /// The endpoint's limiter, or nil when it has no limits. Changing an endpoint's limits starts a fresh limiter.
     public func limiter(for endpoint: Endpoint) -> EndpointLimiter? {
         guard let limit = endpoint.limit else { return nil }
-        // A margin of 1 % of the window (at most 50 ms): requests reach the upstream after a variable network delay,
-        // and without it two requests exactly one window apart could land inside one upstream window.
-        let window = limit.window + min(0.05, limit.window * 0.01)
-        let limits = RateLimits(
-            requestsPerWindow: limit.calls, tokensPerWindow: limit.tokens, window: window, maxInFlight: limit.maxInFlight)
+        let limits = EndpointLimiter.from(limit)
         let key = [endpoint.name, endpoint.provider.rawValue, endpoint.url, endpoint.model ?? ""].joined(separator: "\u{0}")
         return entries.withLock { entries in
             if let entry = entries[key], entry.limits == limits { return entry.limiter }

@@ -16,8 +16,8 @@ public struct RetryPolicy: Sendable, Equatable {
     public init() {}
 
     /// Whether this outcome is worth another attempt.
-    public static func isRetryable(status: Int, headers: HTTPResponse?) -> Bool {
-        if let override = headers?.header("x-should-retry")?.lowercased() {
+    public static func isRetryable(status: Int, response: HTTPResponse?) -> Bool {
+        if let override = response?.header("x-should-retry")?.lowercased() {
             if override == "true" { return true }
             if override == "false" { return false }
         }
