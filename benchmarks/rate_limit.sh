@@ -20,10 +20,8 @@ AIQUERY_CACHE=off sqlite3 :memory: >/dev/null <<SQL
 SELECT ai_endpoint_set('llm', '{"provider":"openai","task":"chat","model":"m","url":"http://127.0.0.1:$port/v1","limit":{"calls":$calls,"renewal_period":"$period"}}');
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows) SELECT count(ai_query('llm', 'r' || i)) FROM n;
 SQL
-curl -s "http://127.0.0.1:$port/_requests" > "$work/requests.json" 2>/dev/null || python3 - "$port" > "$work/requests.json" <<'PY'
-import sys, urllib.request
-print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/_requests").read().decode())
-PY
+python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+    "http://127.0.0.1:$port/_requests" > "$work/requests.json"
 python3 - "$work/requests.json" "$calls" "$period" "$windows" <<'PY'
 import bisect, json, sys
 requests, calls, period, windows = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])

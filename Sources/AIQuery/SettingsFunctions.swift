@@ -36,7 +36,7 @@ enum SettingsFunctions {
     }
 
     static func cacheStats(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
-        guard let store = try SQLiteResponseStore.shared() else {
+        guard let store = try state.responseStore() else {
             return .json(#"{"path":null,"entries":0,"bytes":0,"hits":0,"misses":0}"#)
         }
         let stats = try store.statistics()
@@ -48,7 +48,7 @@ enum SettingsFunctions {
     }
 
     static func cacheClear(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
-        guard let store = try SQLiteResponseStore.shared() else { return .integer(0) }
+        guard let store = try state.responseStore() else { return .integer(0) }
         let endpoint = arguments.first.flatMap { $0.isNull ? nil : $0.text }
         return .integer(Int64(try store.clear(endpoint: endpoint)))
     }

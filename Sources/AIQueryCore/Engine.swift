@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Runs one ai_query call: resolve the task, build the body, send it with credentials, read the answer.
 public final class AIQueryEngine: Sendable {
     public let transport: HTTPTransport
@@ -37,7 +33,7 @@ public final class AIQueryEngine: Sendable {
         request.headers = try authHeaders(endpoint) + [("Content-Type", "application/json"), ("Accept", "application/json")]
         let policy = options.retry
         let limiter = LimiterRegistry.shared.limiter(for: endpoint)
-        let estimate = Self.estimatedTokens(body: body, task: task)
+        let estimate = Self.estimatedTokens(body: body, bodyBytes: request.body.count, task: task)
         let started = System.monotonicSeconds()
         var attempt = 0
         while true {
@@ -50,7 +46,7 @@ public final class AIQueryEngine: Sendable {
                 if let permit { limiter?.release(permit, actualTokens: nil) }
                 let wait = policy.backoff(attempt: attempt)
                 if RetryPolicy.isRetryable(error), attempt <= policy.maxRetries, fits(wait, started, policy) {
-                    sleep(seconds: wait)
+                    EndpointLimiter.sleepSeconds(wait)
                     continue
                 }
                 throw AIQueryError.row(
@@ -77,23 +73,13 @@ public final class AIQueryEngine: Sendable {
             guard fits(wait, started, policy) else {
                 throw AIQueryError.row(summary + Self.attempts(attempt) + "; the deadline of \(formatSeconds(policy.deadline ?? 0)) leaves no time to retry")
             }
-            sleep(seconds: wait)
+            EndpointLimiter.sleepSeconds(wait)
         }
     }
 
     func fits(_ wait: Double, _ started: Double, _ policy: RetryPolicy) -> Bool {
         guard let deadline = policy.deadline else { return true }
         return System.monotonicSeconds() + wait - started < deadline
-    }
-
-    func sleep(seconds: Double) {
-        guard seconds > 0 else { return }
-        var remaining = seconds
-        while remaining > 0 {
-            let slice = min(remaining, 0.05)
-            usleep(UInt32(slice * 1_000_000))
-            remaining -= slice
-        }
     }
 
     static func attempts(_ count: Int) -> String { count > 1 ? "; gave up after \(count) attempts" : "" }
@@ -112,8 +98,8 @@ public final class AIQueryEngine: Sendable {
     }
 
     /// Prompt tokens guessed from the body size (about 4 bytes a token) plus the completion budget.
-    static func estimatedTokens(body: JSONValue, task: EndpointTask) -> Int {
-        let prompt = body.serialized().utf8.count / 4 + 1
+    static func estimatedTokens(body: JSONValue, bodyBytes: Int, task: EndpointTask) -> Int {
+        let prompt = bodyBytes / 4 + 1
         guard task == .chat || task == .completions else { return prompt }
         let budget = body["max_tokens"]?.int64Value ?? body["max_completion_tokens"]?.int64Value ?? 256
         return prompt + Int(budget)
