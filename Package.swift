@@ -17,7 +17,9 @@ let package = Package(
         .target(name: "CAIQuery"),
         // libcurl for HTTP: system TLS, proxies and HTTP/2 with no extra Swift build time.
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "AIQueryCore", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        // SHA-256 for cache keys, using the CPU's SHA extensions when it has them.
+        .target(name: "CSHA256"),
+        .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256"], swiftSettings: swiftSettings),
         .target(
             name: "AIQuery",
             dependencies: ["CAIQuery", "AIQueryCore"],

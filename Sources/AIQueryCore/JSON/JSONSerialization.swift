@@ -9,10 +9,10 @@ extension JSONValue {
 
     func write(into out: inout [UInt8], sortedKeys: Bool) {
         switch self {
-        case .null: out.append(contentsOf: Array("null".utf8))
-        case .bool(let b): out.append(contentsOf: Array((b ? "true" : "false").utf8))
-        case .integer(let i): out.append(contentsOf: Array(String(i).utf8))
-        case .double(let d): out.append(contentsOf: Array(Self.format(d).utf8))
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .integer(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: Self.format(d).utf8)
         case .string(let s): Self.writeString(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -23,15 +23,30 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let ordered = sortedKeys ? members.sorted { $0.0 < $1.0 } : members
-            for (n, member) in ordered.enumerated() {
-                if n > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(member.0, into: &out)
+            func writeMember(_ index: Int, first: Bool) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                Self.writeString(members[index].0, into: &out)
                 out.append(UInt8(ascii: ":"))
-                member.1.write(into: &out, sortedKeys: sortedKeys)
+                members[index].1.write(into: &out, sortedKeys: sortedKeys)
+            }
+            if sortedKeys, !Self.keysAreSorted(members) {
+                // Byte order of the UTF-8 keys: the same on every platform and cheaper than String's `<`.
+                let order = members.indices.sorted { members[$0].0.utf8.lexicographicallyPrecedes(members[$1].0.utf8) }
+                for (n, index) in order.enumerated() { writeMember(index, first: n == 0) }
+            } else {
+                for index in members.indices { writeMember(index, first: index == 0) }
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    static func keysAreSorted(_ members: [(String, JSONValue)]) -> Bool {
+        var index = 1
+        while index < members.count {
+            if members[index].0.utf8.lexicographicallyPrecedes(members[index - 1].0.utf8) { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Shortest text that reads back as the same Double; JSON has no NaN or infinity, so those become null.
@@ -44,8 +59,14 @@ extension JSONValue {
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Fast path: most strings need no escaping and go in as one copy.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: s.utf8)
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true {
             out.append(UInt8(ascii: "\""))
             return
         }
