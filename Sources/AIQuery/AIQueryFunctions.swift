@@ -1,23 +1,43 @@
 import AIQueryCore
+import CAIQuery
 import Synchronization
 
 /// `ai_query(endpoint, request [, options…])` and its dry run `ai_query_request`.
 enum AIQueryFunctions {
     static let usage = "expected ai_query(endpoint, request [, option, value …])"
 
-    static func aiQuery(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+    static func aiQuery(_ state: ConnectionState, _ arguments: [SQLArgument], _ context: OpaquePointer?) throws -> SQLResult {
         let call = try parseCall(state, arguments, function: "ai_query")
         guard let input = call.input else { return .null }
         let options = try effectiveOptions(call, state: state)
+        let statement = StatementState.of(context, state: state, call: call)
         do {
-            let output = try state.engine.query(endpoint: call.endpoint, input: input, options: options)
-            let result = try ResultCasting.result(output, returnType: call.options.returnType)
-            if call.options.failOnError { return result }
-            return .json(JSONValue.object([("response", result.jsonValue), ("errorMessage", .null)]).serialized())
-        } catch let error as AIQueryError where error.scope == .row && !call.options.failOnError {
-            let message = "ai_query: \(error.message)"
-            return .json(JSONValue.object([("response", .null), ("errorMessage", .string(message))]).serialized())
+            let prepared = try state.engine.prepare(endpoint: call.endpoint, input: input, options: options)
+            var output = try state.engine.cachedAnswer(prepared)
+            let cacheHit = output != nil
+            if output == nil {
+                output = try state.engine.fetch(prepared, control: statement.control)
+                try state.engine.remember(prepared, output!)
+            }
+            statement.rowDone(endpoint: call.endpoint, cacheHit: cacheHit, failed: false)
+            return try wrap(ResultCasting.result(output!, returnType: call.options.returnType), failOnError: call.options.failOnError)
+        } catch let error as AIQueryError {
+            statement.rowDone(endpoint: call.endpoint, cacheHit: false, failed: true)
+            guard error.scope == .row, !call.options.failOnError else { throw error }
+            return failed(error)
         }
+    }
+
+    /// The value of one answered row: the result itself, or Databricks' `{response, errorMessage}` when
+    /// failOnError is false.
+    static func wrap(_ result: SQLResult, failOnError: Bool) -> SQLResult {
+        if failOnError { return result }
+        return .json(JSONValue.object([("response", result.jsonValue), ("errorMessage", .null)]).serialized())
+    }
+
+    static func failed(_ error: AIQueryError) -> SQLResult {
+        let message = "ai_query: \(error.message)"
+        return .json(JSONValue.object([("response", .null), ("errorMessage", .string(message))]).serialized())
     }
 
     static func aiQueryRequest(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
@@ -38,6 +58,7 @@ enum AIQueryFunctions {
             options.retry.initialBackoff = backoff
             options.retry.maxBackoff = max(backoff, options.retry.maxBackoff)
         }
+        if let price = endpoint.price { UsageLedger.shared.setPrice(endpoint: endpoint.name, price) }
         let mode = call.options.cacheMode ?? settings.cacheMode ?? .on
         options.cache = CachePolicy(mode: mode, ttl: settings.cacheTTL, store: mode == .off ? nil : try state.responseStore())
         if mode == .replay, options.cache.store == nil {

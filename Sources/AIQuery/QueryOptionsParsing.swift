@@ -10,8 +10,18 @@ struct CallOptions {
     var maxRetries: Int?
     var deadline: Double?
     var cacheMode: CacheMode?
+    /// Requests in flight at once (ai_query_rows).
+    var concurrency: Int?
+    /// Embedding inputs per request (ai_query_rows).
+    var batchSize: Int?
+    /// The statement's budget: it stops with an error before spending more.
+    var maxCalls: Int?
+    var maxTokens: Int?
 
-    static let names = ["returnType", "failOnError", "modelParameters", "responseFormat", "timeout", "maxRetries", "deadline", "cache"]
+    static let names = [
+        "returnType", "failOnError", "modelParameters", "responseFormat", "timeout", "maxRetries", "deadline", "cache",
+        "concurrency", "batchSize", "maxCalls", "maxTokens",
+    ]
     static let reservedParameters: Set<String> = ["messages", "prompt", "input"]
 
     /// Accepts the three shapes SQL users write:
@@ -108,6 +118,10 @@ struct CallOptions {
         case "deadline": deadline = try Self.seconds(value.text, option: name)
         case "maxRetries": maxRetries = try Self.retries(value.text, option: name)
         case "cache": cacheMode = try Self.cacheMode(value.text, option: name)
+        case "concurrency": concurrency = try Self.count(value.text, option: name, range: 1...256)
+        case "batchSize": batchSize = try Self.count(value.text, option: name, range: 1...2048)
+        case "maxCalls": maxCalls = try Self.count(value.text, option: name, range: 0...Int(Int32.max))
+        case "maxTokens": maxTokens = try Self.count(value.text, option: name, range: 0...Int.max)
         default: break
         }
     }
@@ -122,6 +136,14 @@ struct CallOptions {
     static func retries(_ text: String?, option: String) throws -> Int {
         guard let text, let count = Int(text), count >= 0, count <= 100 else {
             throw AIQueryError("\(option) must be an integer from 0 to 100, got '\(text ?? "NULL")'")
+        }
+        return count
+    }
+
+    static func count(_ text: String?, option: String, range: ClosedRange<Int>) throws -> Int {
+        guard let text, let count = Int(text), range.contains(count) else {
+            let upper = range.upperBound >= Int(Int32.max) ? "" : " to \(range.upperBound)"
+            throw AIQueryError("\(option) must be an integer from \(range.lowerBound)\(upper), got '\(text ?? "NULL")'")
         }
         return count
     }

@@ -26,6 +26,11 @@ struct ConnectionSettings {
     var maxRetries: Int?
     var deadline: Double?
     var backoff: Double?
+    var concurrency: Int?
+    var batchSize: Int?
+    var maxCalls: Int?
+    var maxTokens: Int?
+    var progress: ProgressLine.Mode?
 }
 
 /// One SQL function: name, arity (-1 = any) and handler.
@@ -36,6 +41,27 @@ struct SQLFunction: Sendable {
     /// a hostile database file must not be able to spend your API key.
     var flags: Int32 = Int32(AIQ_UTF8) | Int32(AIQ_DIRECTONLY)
     var handler: @Sendable (ConnectionState, [SQLArgument]) throws -> SQLResult
+
+    init(
+        name: String, arity: Int32, flags: Int32 = Int32(AIQ_UTF8) | Int32(AIQ_DIRECTONLY),
+        handler: @escaping @Sendable (ConnectionState, [SQLArgument]) throws -> SQLResult
+    ) {
+        self.name = name
+        self.arity = arity
+        self.flags = flags
+        self.handler = handler
+    }
+
+    /// For functions that keep per-statement state in SQLite's context (ai_query).
+    init(
+        name: String, arity: Int32, flags: Int32,
+        contextual: @escaping @Sendable (ConnectionState, [SQLArgument], OpaquePointer?) throws -> SQLResult
+    ) {
+        self.init(name: name, arity: arity, flags: flags) { _, _ in .null }
+        self.contextual = contextual
+    }
+
+    var contextual: (@Sendable (ConnectionState, [SQLArgument], OpaquePointer?) throws -> SQLResult)?
 }
 
 /// A table-valued listing (read-only, no arguments).
@@ -47,7 +73,7 @@ struct SQLRowsetTable: Sendable {
 
 /// Every function the extension adds, in one place.
 let functionTable: [SQLFunction] = [
-    SQLFunction(name: "ai_query", arity: -1, flags: Int32(AIQ_UTF8) | Int32(AIQ_DIRECTONLY) | Int32(AIQ_SUBTYPE) | Int32(AIQ_RESULT_SUBTYPE), handler: AIQueryFunctions.aiQuery),
+    SQLFunction(name: "ai_query", arity: -1, flags: Int32(AIQ_UTF8) | Int32(AIQ_DIRECTONLY) | Int32(AIQ_SUBTYPE) | Int32(AIQ_RESULT_SUBTYPE), contextual: AIQueryFunctions.aiQuery),
     SQLFunction(name: "ai_query_request", arity: -1, flags: Int32(AIQ_UTF8) | Int32(AIQ_DIRECTONLY) | Int32(AIQ_SUBTYPE) | Int32(AIQ_RESULT_SUBTYPE), handler: AIQueryFunctions.aiQueryRequest),
     SQLFunction(name: "ai_endpoint_set", arity: 2, handler: EndpointFunctions.set),
     SQLFunction(name: "ai_endpoint_drop", arity: 1, handler: EndpointFunctions.drop),
@@ -60,12 +86,20 @@ let functionTable: [SQLFunction] = [
     SQLFunction(name: "ai_cache_stats", arity: 0, handler: SettingsFunctions.cacheStats),
     SQLFunction(name: "ai_cache_clear", arity: 0, handler: SettingsFunctions.cacheClear),
     SQLFunction(name: "ai_cache_clear", arity: 1, handler: SettingsFunctions.cacheClear),
+    SQLFunction(name: "ai_usage_reset", arity: 0, handler: UsageFunctions.reset),
 ]
 
 let rowsetTables: [SQLRowsetTable] = [
     SQLRowsetTable(
         name: "ai_endpoints", schema: "CREATE TABLE x(name TEXT, task TEXT, provider TEXT, model TEXT, url TEXT, source TEXT, api_key TEXT)",
         rows: EndpointFunctions.listing),
+    SQLRowsetTable(
+        name: "ai_usage",
+        schema: """
+            CREATE TABLE x(endpoint TEXT, rows INTEGER, cache_hits INTEGER, calls INTEGER, retries INTEGER, errors INTEGER,
+            input_tokens INTEGER, output_tokens INTEGER, latency_p50_ms REAL, latency_p95_ms REAL, cost_usd REAL)
+            """,
+        rows: UsageFunctions.listing),
 ]
 
 /// Boxed behind SQLite's user-data pointer; released by SQLite when the function is dropped.
@@ -104,6 +138,15 @@ func registerFunctions(_ db: OpaquePointer?, _ errorMessage: UnsafeMutablePointe
             return rc
         }
     }
+    for table in streamTables {
+        let box = Unmanaged.passRetained(StreamTableBox(table, state)).toOpaque()
+        let rc = aiq_create_stream_table(
+            db, table.name, table.schema, table.firstArgument, table.argumentCount, box, releaseStreamTableBox)
+        if rc != Int32(AIQ_OK) {
+            aiq_set_error_message(errorMessage, "aiquery: could not register \(table.name) (SQLite error \(rc))")
+            return rc
+        }
+    }
     for table in rowsetTables {
         let box = Unmanaged.passRetained(RowsetBox(table, state)).toOpaque()
         let rc = aiq_create_rowset_table(db, table.name, table.schema, box, releaseRowsetBox)
@@ -124,10 +167,15 @@ private let callFunction: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePo
     arguments.reserveCapacity(Int(argc))
     for index in 0..<Int(argc) { arguments.append(SQLArgument(argv?[index])) }
     do {
-        try box.function.handler(box.state, arguments).store(in: context)
+        if let contextual = box.function.contextual {
+            try contextual(box.state, arguments, context).store(in: context)
+        } else {
+            try box.function.handler(box.state, arguments).store(in: context)
+        }
     } catch {
         let message = "\(box.function.name): \((error as? AIQueryError)?.message ?? "\(error)")"
         aiq_result_error(context, message, -1)
+        if (error as? AIQueryError)?.interrupted == true { aiq_result_error_code(context, Int32(AIQ_INTERRUPT)) }
     }
 }
 

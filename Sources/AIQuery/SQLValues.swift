@@ -73,6 +73,29 @@ enum SQLResult {
     case json(String)
     /// A float32 vector as sqlite-vec reads it.
     case vector([Float])
+    case blob([UInt8])
+
+    /// A value read from SQL handed back unchanged (ai_query_rows' id and request columns).
+    init(_ argument: SQLArgument) {
+        switch argument {
+        case .null: self = .null
+        case .integer(let i): self = .integer(i)
+        case .double(let d): self = .double(d)
+        case .text(let s, let subtype): self = subtype == jsonSubtype ? .json(s) : .text(s)
+        case .blob(let bytes): self = .blob(bytes)
+        }
+    }
+
+    /// For messages: the value as SQL would print it.
+    var debugText: String {
+        switch self {
+        case .null: return "NULL"
+        case .integer(let i): return String(i)
+        case .double(let d): return String(d)
+        case .text(let s), .json(let s): return "'\(s.truncatedForMessage(40))'"
+        case .vector, .blob: return "BLOB"
+        }
+    }
 
     func store(in context: OpaquePointer?) {
         switch self {
@@ -87,6 +110,8 @@ enum SQLResult {
             // Little-endian float32, which is what every platform we build for stores natively.
             floats.withUnsafeBytes { aiq_result_blob(context, $0.baseAddress, Int32($0.count)) }
             aiq_result_subtype(context, float32VectorSubtype)
+        case .blob(let bytes):
+            bytes.withUnsafeBytes { aiq_result_blob(context, $0.baseAddress, Int32($0.count)) }
         }
     }
 
@@ -112,6 +137,7 @@ enum SQLResult {
         case .text(let s): return .string(s)
         case .json(let s): return (try? JSONValue.parse(s)) ?? .string(s)
         case .vector(let floats): return .array(floats.map(JSONValue.float))
+        case .blob(let bytes): return .string(Base64.encode(bytes))
         }
     }
 }

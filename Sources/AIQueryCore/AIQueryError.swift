@@ -6,13 +6,20 @@ public struct AIQueryError: Error, Sendable, CustomStringConvertible {
 
     public var message: String
     public var scope: Scope
+    /// The HTTP status of the last attempt, when the endpoint answered with an error.
+    public var status: Int?
+    /// Ctrl-C stopped the statement (SQLITE_INTERRUPT rather than SQLITE_ERROR).
+    public var interrupted = false
 
-    public init(_ message: String, scope: Scope = .statement) {
+    public init(_ message: String, scope: Scope = .statement, status: Int? = nil) {
         self.message = message
         self.scope = scope
+        self.status = status
     }
 
-    public static func row(_ message: String) -> AIQueryError { AIQueryError(message, scope: .row) }
+    public static func row(_ message: String, status: Int? = nil) -> AIQueryError {
+        AIQueryError(message, scope: .row, status: status)
+    }
 
     public var description: String { message }
 }

@@ -8,26 +8,57 @@ public final class AIQueryEngine: Sendable {
         self.transport = transport
     }
 
-    public func query(endpoint: Endpoint, input: ModelInput, options: QueryOptions) throws -> ModelOutput {
+    /// One row, start to finish: the cache, else the endpoint (with retries), then the cache again.
+    public func query(
+        endpoint: Endpoint, input: ModelInput, options: QueryOptions, control: CallControl = CallControl()
+    ) throws -> ModelOutput {
+        let call = try prepare(endpoint: endpoint, input: input, options: options)
+        if let hit = try cachedAnswer(call) { return hit }
+        let output = try fetch(call, control: control)
+        try remember(call, output)
+        return output
+    }
+
+    /// Resolves the task and builds the body and the cache key, without any network call except a
+    /// workspace endpoint's one-time task lookup.
+    public func prepare(endpoint: Endpoint, input: ModelInput, options: QueryOptions) throws -> PreparedCall {
         let task = try task(of: endpoint, timeout: options.timeout)
         let body = try RequestBuilder.body(endpoint: endpoint, task: task, input: input, options: options)
         let cache = options.cache
         let key = cache.store == nil || cache.mode == .off ? nil : CacheKey.make(endpoint: endpoint, task: task, body: body)
-        if let key, let store = cache.store, cache.mode == .on || cache.mode == .replay {
-            if let hit = try store.lookup(key: key, maxAge: cache.ttl) { return hit }
-            if cache.mode == .replay {
-                throw AIQueryError.row(
-                    "no cached answer for this request to endpoint '\(endpoint.name)' and the cache mode is replay, which never calls the endpoint; run once with cache 'on' to fill the cache"
-                )
-            }
-        }
-        let output = try call(endpoint: endpoint, task: task, body: body, options: options)
-        if let key, let store = cache.store { try store.store(key: key, endpoint: endpoint.name, output: output) }
-        return output
+        return PreparedCall(endpoint: endpoint, task: task, input: input, body: body, key: key, options: options)
     }
 
-    /// Sends the request, retrying what is worth retrying, within the endpoint's rate limits.
-    func call(endpoint: Endpoint, task: EndpointTask, body: JSONValue, options: QueryOptions) throws -> ModelOutput {
+    /// The stored answer when the cache mode reads; under `replay` a miss is an error. On SQLite's thread.
+    public func cachedAnswer(_ call: PreparedCall) throws -> ModelOutput? {
+        let cache = call.options.cache
+        guard let key = call.key, let store = cache.store, cache.mode == .on || cache.mode == .replay else { return nil }
+        if let hit = try store.lookup(key: key, maxAge: cache.ttl) { return hit }
+        if cache.mode == .replay {
+            throw AIQueryError.row(
+                "no cached answer for this request to endpoint '\(call.endpoint.name)' and the cache mode is replay, which never calls the endpoint; run once with cache 'on' to fill the cache"
+            )
+        }
+        return nil
+    }
+
+    /// Stores a fresh answer (errors are never stored). On SQLite's thread.
+    public func remember(_ call: PreparedCall, _ output: ModelOutput) throws {
+        if let key = call.key, let store = call.options.cache.store {
+            try store.store(key: key, endpoint: call.endpoint.name, output: output)
+        }
+    }
+
+    /// Asks the endpoint, retrying what is worth retrying, within its rate limits. Safe on any thread.
+    public func fetch(_ call: PreparedCall, control: CallControl = CallControl()) throws -> ModelOutput {
+        let response = try send(call.endpoint, call.task, body: call.body, options: call.options, control: control)
+        return try ResponseParser.output(endpoint: call.endpoint, task: call.task, response: response.http, url: response.url)
+    }
+
+    /// Sends the body, retrying what is worth retrying, within the endpoint's rate limits; returns the 2xx response.
+    func send(
+        _ endpoint: Endpoint, _ task: EndpointTask, body: JSONValue, options: QueryOptions, control: CallControl
+    ) throws -> (http: HTTPResponse, url: String) {
         let url = endpoint.invocationURL(task: task)
         var request = HTTPRequest(url: url, body: Array(body.serialized().utf8), timeout: options.timeout)
         request.headers = try authHeaders(endpoint) + [("Content-Type", "application/json"), ("Accept", "application/json")]
@@ -38,27 +69,36 @@ public final class AIQueryEngine: Sendable {
         var attempt = 0
         while true {
             attempt += 1
+            try control.checkCancelled()
+            try control.tally?.beginCall(endpoint: endpoint.name, isRetry: attempt > 1)
             let permit = try limiter?.acquire(estimatedTokens: estimate)
+            let sent = System.monotonicSeconds()
             let response: HTTPResponse
             do {
-                response = try transport.send(request)
+                response = try transport.send(request, isCancelled: control.isCancelled)
             } catch {
                 if let permit { limiter?.release(permit, actualTokens: nil) }
+                UsageLedger.shared.recordCall(
+                    endpoint: endpoint.name, isRetry: attempt > 1, seconds: System.monotonicSeconds() - sent, inputTokens: 0, outputTokens: 0)
+                if error.kind == .cancelled { throw CallControl.cancelledError }
                 let wait = policy.backoff(attempt: attempt)
                 if RetryPolicy.isRetryable(error), attempt <= policy.maxRetries, fits(wait, started, policy) {
-                    EndpointLimiter.sleepSeconds(wait)
+                    try control.sleep(wait)
                     continue
                 }
                 throw AIQueryError.row(
                     "endpoint '\(endpoint.name)': \(error.message) (POST \(url))\(Self.attempts(attempt))\(Self.hint(error))")
             }
-            if let permit { limiter?.release(permit, actualTokens: Self.usedTokens(response)) }
-            if (200..<300).contains(response.status) {
-                return try ResponseParser.output(endpoint: endpoint, task: task, response: response, url: url)
-            }
+            let usage = Self.tokenUsage(response)
+            if let permit { limiter?.release(permit, actualTokens: usage.map { $0.input + $0.output }) }
+            UsageLedger.shared.recordCall(
+                endpoint: endpoint.name, isRetry: attempt > 1, seconds: System.monotonicSeconds() - sent,
+                inputTokens: usage?.input ?? 0, outputTokens: usage?.output ?? 0)
+            if let usage { control.tally?.addTokens(input: usage.input, output: usage.output) }
+            if (200..<300).contains(response.status) { return (response, url) }
             let summary = "endpoint '\(endpoint.name)' returned \(ResponseParser.httpErrorSummary(response)) (POST \(url))"
             guard RetryPolicy.isRetryable(status: response.status, response: response), attempt <= policy.maxRetries else {
-                throw AIQueryError.row(summary + Self.attempts(attempt))
+                throw AIQueryError.row(summary + Self.attempts(attempt), status: response.status)
             }
             let retryAfter = RetryPolicy.retryAfter(response)
             if let retryAfter, retryAfter > policy.maxRetryAfter {
@@ -73,7 +113,7 @@ public final class AIQueryEngine: Sendable {
             guard fits(wait, started, policy) else {
                 throw AIQueryError.row(summary + Self.attempts(attempt) + "; the deadline of \(formatSeconds(policy.deadline ?? 0)) leaves no time to retry")
             }
-            EndpointLimiter.sleepSeconds(wait)
+            try control.sleep(wait)
         }
     }
 
@@ -105,12 +145,17 @@ public final class AIQueryEngine: Sendable {
         return prompt + Int(budget)
     }
 
-    static func usedTokens(_ response: HTTPResponse) -> Int? {
-        guard (200..<300).contains(response.status), let json = try? JSONValue.parse(bytes: response.body) else { return nil }
-        let usage = json["usage"]
-        if let total = usage?["total_tokens"]?.int64Value { return Int(total) }
-        if let input = usage?["input_tokens"]?.int64Value { return Int(input + (usage?["output_tokens"]?.int64Value ?? 0)) }
-        return nil
+    /// Tokens the response says it used: OpenAI/Databricks `prompt_tokens`/`completion_tokens`, Anthropic
+    /// `input_tokens`/`output_tokens`.
+    static func tokenUsage(_ response: HTTPResponse) -> (input: Int, output: Int)? {
+        guard (200..<300).contains(response.status), let usage = (try? JSONValue.parse(bytes: response.body))?["usage"] else {
+            return nil
+        }
+        let input = usage["prompt_tokens"]?.int64Value ?? usage["input_tokens"]?.int64Value
+        let output = usage["completion_tokens"]?.int64Value ?? usage["output_tokens"]?.int64Value
+        if input == nil, output == nil, let total = usage["total_tokens"]?.int64Value { return (Int(total), 0) }
+        guard input != nil || output != nil else { return nil }
+        return (Int(input ?? 0), Int(output ?? 0))
     }
 
     /// The exact body `query` would send, without any network call. An unknown workspace task is taken as chat.

@@ -43,6 +43,7 @@ void aiq_result_int64(sqlite3_context *ctx, int64_t value) { sqlite3_result_int6
 void aiq_result_double(sqlite3_context *ctx, double value) { sqlite3_result_double(ctx, value); }
 void aiq_result_error(sqlite3_context *ctx, const char *message, int n) { sqlite3_result_error(ctx, message, n); }
 void aiq_result_subtype(sqlite3_context *ctx, unsigned int subtype) { sqlite3_result_subtype(ctx, subtype); }
+void aiq_result_error_code(sqlite3_context *ctx, int code) { sqlite3_result_error_code(ctx, code); }
 
 // ---- The cache connection ----
 
@@ -187,4 +188,181 @@ int aiq_create_rowset_table(sqlite3 *db, const char *name, const char *schema, v
     data->pApp = pApp;
     data->xDestroy = xDestroy;
     return sqlite3_create_module_v2(db, name, &rowsetModule, data, rowsetModuleDestroy);
+}
+
+// ---- Per-statement state for scalar functions, kept as auxiliary data on a constant argument. ----
+
+void *aiq_get_auxdata(sqlite3_context *ctx, int argument) { return sqlite3_get_auxdata(ctx, argument); }
+void aiq_set_auxdata(sqlite3_context *ctx, int argument, void *data, aiq_destroy_fn xDestroy) {
+    sqlite3_set_auxdata(ctx, argument, data, xDestroy);
+}
+
+sqlite3_value *aiq_column_value(sqlite3_stmt *stmt, int column) { return sqlite3_column_value(stmt, column); }
+int aiq_column_count(sqlite3_stmt *stmt) { return sqlite3_column_count(stmt); }
+const char *aiq_column_name(sqlite3_stmt *stmt, int column) { return sqlite3_column_name(stmt, column); }
+int aiq_stmt_readonly(sqlite3_stmt *stmt) { return sqlite3_stmt_readonly(stmt); }
+
+// SQLite 3.40 has no sqlite3_is_interrupted. While sqlite3_interrupt's flag is up (until every statement on the
+// connection has stopped), preparing or stepping any statement fails with SQLITE_INTERRUPT, so a throwaway
+// statement tells whether Ctrl-C was pressed. Only call it on the connection's own thread.
+int aiq_interrupted(sqlite3 *db) {
+    sqlite3_stmt *probe = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT 1", -1, &probe, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(probe);
+        sqlite3_finalize(probe);
+    }
+    return (rc & 0xff) == SQLITE_INTERRUPT;
+}
+
+// ---- Stream tables: eponymous table-valued functions whose rows Swift produces one at a time. ----
+// The schema's last `argumentCount` columns are HIDDEN arguments; Swift gets the ones given (a bit mask says
+// which) when a scan starts and then yields rows until it says the end is reached.
+
+typedef struct {
+    sqlite3_vtab base;
+    sqlite3 *db;
+    void *pApp;
+    int firstArgument;
+    int argumentCount;
+} StreamTable;
+
+typedef struct {
+    sqlite3_vtab_cursor base;
+    void *stream;
+} StreamCursor;
+
+typedef struct {
+    char *schema;
+    void *pApp;
+    int firstArgument;
+    int argumentCount;
+    aiq_destroy_fn xDestroy;
+} StreamModuleData;
+
+static int streamConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv, sqlite3_vtab **ppVtab,
+                         char **pzErr) {
+    (void)argc; (void)argv; (void)pzErr;
+    StreamModuleData *data = pAux;
+    int rc = sqlite3_declare_vtab(db, data->schema);
+    if (rc != SQLITE_OK) return rc;
+    // Like the network functions: never from views, triggers or schema of an untrusted database file.
+    sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+    StreamTable *table = sqlite3_malloc(sizeof(StreamTable));
+    if (!table) return SQLITE_NOMEM;
+    memset(table, 0, sizeof(*table));
+    table->db = db;
+    table->pApp = data->pApp;
+    table->firstArgument = data->firstArgument;
+    table->argumentCount = data->argumentCount;
+    *ppVtab = &table->base;
+    return SQLITE_OK;
+}
+
+static int streamDisconnect(sqlite3_vtab *vtab) { sqlite3_free(vtab); return SQLITE_OK; }
+
+static int streamBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
+    StreamTable *table = (StreamTable *)vtab;
+    int given = 0, unusable = 0;
+    int slot[32];
+    for (int i = 0; i < table->argumentCount && i < 32; i++) slot[i] = -1;
+    for (int i = 0; i < info->nConstraint; i++) {
+        const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+        int argument = c->iColumn - table->firstArgument;
+        if (argument < 0 || argument >= table->argumentCount || argument >= 32) continue;
+        if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+        if (!c->usable) { unusable |= 1 << argument; continue; }
+        slot[argument] = i;
+        given |= 1 << argument;
+    }
+    // An argument that is only available later (from a join) must not be planned without: ask for another plan.
+    if (unusable & ~given) return SQLITE_CONSTRAINT;
+    int next = 1;
+    for (int argument = 0; argument < table->argumentCount && argument < 32; argument++) {
+        if (slot[argument] < 0) continue;
+        info->aConstraintUsage[slot[argument]].argvIndex = next++;
+        info->aConstraintUsage[slot[argument]].omit = 1;
+    }
+    info->idxNum = given;
+    info->estimatedCost = 1000;
+    info->estimatedRows = 1000;
+    return SQLITE_OK;
+}
+
+static int streamOpen(sqlite3_vtab *vtab, sqlite3_vtab_cursor **ppCursor) {
+    (void)vtab;
+    StreamCursor *cursor = sqlite3_malloc(sizeof(StreamCursor));
+    if (!cursor) return SQLITE_NOMEM;
+    memset(cursor, 0, sizeof(*cursor));
+    *ppCursor = &cursor->base;
+    return SQLITE_OK;
+}
+
+static void streamRelease(StreamCursor *cursor) {
+    if (cursor->stream) aiq_swift_stream_close(cursor->stream);
+    cursor->stream = NULL;
+}
+
+static int streamClose(sqlite3_vtab_cursor *cur) {
+    streamRelease((StreamCursor *)cur);
+    sqlite3_free(cur);
+    return SQLITE_OK;
+}
+
+static int streamFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc, sqlite3_value **argv) {
+    (void)idxStr;
+    StreamCursor *cursor = (StreamCursor *)cur;
+    streamRelease(cursor);
+    StreamTable *table = (StreamTable *)cur->pVtab;
+    sqlite3_free(table->base.zErrMsg);
+    table->base.zErrMsg = NULL;
+    cursor->stream = aiq_swift_stream_open(table->pApp, table->db, idxNum, argc, argv, &table->base.zErrMsg);
+    if (!cursor->stream) return table->base.zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
+    return aiq_swift_stream_next(cursor->stream, &table->base.zErrMsg);
+}
+
+static int streamNext(sqlite3_vtab_cursor *cur) {
+    StreamTable *table = (StreamTable *)cur->pVtab;
+    sqlite3_free(table->base.zErrMsg);
+    table->base.zErrMsg = NULL;
+    return aiq_swift_stream_next(((StreamCursor *)cur)->stream, &table->base.zErrMsg);
+}
+
+static int streamEof(sqlite3_vtab_cursor *cur) {
+    StreamCursor *cursor = (StreamCursor *)cur;
+    return !cursor->stream || aiq_swift_stream_eof(cursor->stream);
+}
+
+static int streamColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int column) {
+    aiq_swift_stream_cell(((StreamCursor *)cur)->stream, column, ctx);
+    return SQLITE_OK;
+}
+
+static int streamRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid) {
+    *pRowid = aiq_swift_stream_rowid(((StreamCursor *)cur)->stream);
+    return SQLITE_OK;
+}
+
+static void streamModuleDestroy(void *p) {
+    StreamModuleData *data = p;
+    if (data->xDestroy) data->xDestroy(data->pApp);
+    sqlite3_free(data->schema);
+    sqlite3_free(data);
+}
+
+static sqlite3_module streamModule = {
+    0, NULL, streamConnect, streamBestIndex, streamDisconnect, NULL, streamOpen, streamClose,
+    streamFilter, streamNext, streamEof, streamColumn, streamRowid,
+};
+
+int aiq_create_stream_table(sqlite3 *db, const char *name, const char *schema, int firstArgument, int argumentCount,
+                            void *pApp, aiq_destroy_fn xDestroy) {
+    StreamModuleData *data = sqlite3_malloc(sizeof(StreamModuleData));
+    if (!data) return SQLITE_NOMEM;
+    data->schema = sqlite3_mprintf("%s", schema);
+    data->pApp = pApp;
+    data->firstArgument = firstArgument;
+    data->argumentCount = argumentCount;
+    data->xDestroy = xDestroy;
+    return sqlite3_create_module_v2(db, name, &streamModule, data, streamModuleDestroy);
 }

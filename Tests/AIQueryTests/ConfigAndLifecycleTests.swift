@@ -74,7 +74,7 @@ struct ConfigAndLifecycleTests {
         #expect(
             lines == [
                 "ai_cache_clear", "ai_cache_stats", "ai_config", "ai_debug", "ai_endpoint_drop", "ai_endpoint_set", "ai_query",
-                "ai_query_request", "ai_version",
+                "ai_query_request", "ai_usage_reset", "ai_version",
             ])
         #expect(try shell.query("SELECT ai_version();") == ["0.1.0"])
     }

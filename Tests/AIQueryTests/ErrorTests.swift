@@ -70,7 +70,7 @@ struct ErrorTests {
     @Test func invalidOptionsNameTheOption() throws {
         #expect(
             try shell.error(withEndpoint("SELECT ai_query('llm', 'x', 'failOnErorr', 'false');"))
-                == "ai_query: unknown option 'failOnErorr'; options are name/value pairs with names returnType, failOnError, modelParameters, responseFormat, timeout, maxRetries, deadline, cache"
+                == "ai_query: unknown option 'failOnErorr'; options are name/value pairs with names returnType, failOnError, modelParameters, responseFormat, timeout, maxRetries, deadline, cache, concurrency, batchSize, maxCalls, maxTokens"
         )
         #expect(
             try shell.error(withEndpoint("SELECT ai_query('llm', 'x', 'failOnError', 'maybe');"))

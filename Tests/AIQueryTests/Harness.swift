@@ -89,10 +89,21 @@ struct Shell {
         return url.path
     }
 
-    func run(_ sql: String, database: String = ":memory:", load: Bool = true, timeout: TimeInterval = 120) throws -> ShellResult {
+    /// - Parameter interruptWhen: polled while the shell runs; once it returns true the shell gets SIGINT, as from
+    ///   Ctrl-C (its handler calls sqlite3_interrupt).
+    func run(
+        _ sql: String, database: String = ":memory:", load: Bool = true, timeout: TimeInterval = 120,
+        interruptWhen: (() -> Bool)? = nil
+    ) throws -> ShellResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["sqlite3", "-batch", database]
+        if interruptWhen != nil {
+            // Foundation starts children with signals blocked; unblock them so SIGINT reaches the shell's handler.
+            process.arguments = [
+                "python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])",
+            ] + process.arguments!
+        }
         var env = ["HOME": home.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         env.merge(environment) { $1 }
         process.environment = env
@@ -110,7 +121,12 @@ struct Shell {
         process.standardError = try FileHandle(forWritingTo: errFile)
         try process.run()
         let deadline = Date().addingTimeInterval(timeout)
+        var interrupted = false
         while process.isRunning {
+            if !interrupted, let interruptWhen, interruptWhen() {
+                kill(process.processIdentifier, SIGINT)
+                interrupted = true
+            }
             if Date() > deadline {
                 kill(process.processIdentifier, SIGKILL)
                 throw HarnessError("sqlite3 did not finish within \(timeout) s")

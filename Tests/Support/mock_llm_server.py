@@ -6,8 +6,11 @@ Databricks workspace (/api/2.0/serving-endpoints, /serving-endpoints/.../
 invocations, /oidc/v1/token) wire formats. Replies echo the prompt; markers
 such as [[status:503]] or [[sleep:2]] inside the prompt inject faults.
 
-Usage: python3 mock_llm_server.py [--port 0] [--host 127.0.0.1]
+Usage: python3 mock_llm_server.py [--port 0] [--host 127.0.0.1] [--latency-ms N] [--max-batch N]
 Prints "PORT <n>" as the first stdout line once it is listening.
+--latency-ms (env MOCK_LATENCY_MS) delays every model request by N ms, as a remote model would;
+--max-batch (env MOCK_MAX_BATCH) answers embeddings requests with more than N inputs with HTTP 413.
+GET /_stats reports model requests, their peak concurrency and embedding inputs; POST /_reset clears it.
 """
 import argparse
 import base64
@@ -26,10 +29,12 @@ CREATED = 1700000000  # fixed timestamp so responses are byte-for-byte determini
 
 
 def embedding_of(text):
-    """Deterministic 8-dim embedding so tests can assert exact vectors."""
-    b = text.encode("utf-8")
-    return [((sum((j + 1) * (i + 1) * byte for j, byte in enumerate(b)) % 1000) / 1000.0) - 0.5
-            for i in range(8)]
+    """Deterministic 8-dim embedding so tests can assert exact vectors.
+
+    Component i is (sum_j (j+1)*(i+1)*byte_j mod 1000)/1000 - 0.5; the (i+1) factor is pulled out of the sum
+    (exact in integers) so million-row benchmarks do not spend their time here."""
+    total = sum((j + 1) * byte for j, byte in enumerate(text.encode("utf-8")))
+    return [(((i + 1) * total % 1000) / 1000.0) - 0.5 for i in range(8)]
 
 
 def words(text):
@@ -82,6 +87,17 @@ class State:
     fail_counts = {}     # [[fail_first:K:N]] marker string -> times seen
     issued_tokens = set()
     token_counter = 0
+    # GET /_stats: model requests only (not control routes, token or endpoint-description calls)
+    model_requests = 0
+    in_flight = 0
+    max_concurrent = 0
+    inputs = 0           # embedding inputs received, batched or not
+
+
+class Config:
+    """Set once from the command line / environment before serving."""
+    latency = 0.0        # seconds every model request waits before it is answered
+    max_batch = None     # embeddings requests with more inputs than this get HTTP 413
 
 
 STATE = State
@@ -173,22 +189,39 @@ class Handler(BaseHTTPRequestHandler):
             return self.describe_endpoint(unquote(m.group(1)))
         m = re.fullmatch(r"/serving-endpoints/([^/]+)/invocations", path)
         if method == "POST" and m:
-            return self.invoke(unquote(m.group(1)), parsed)
+            return self.model(self.invoke, unquote(m.group(1)), parsed)
         if method == "POST" and path == "/oidc/v1/token":
             return self.oidc_token(text)
         if method == "POST" and path == "/v1/messages":
-            return self.anthropic(parsed)
+            return self.model(self.anthropic, parsed)
         openai = {"/v1/chat/completions": "chat", "/v1/completions": "completions",
                   "/v1/embeddings": "embeddings"}
         if method == "POST" and path in openai:
-            if not self.bearer_ok():
-                return self.send(401, {"error": {"message": "Incorrect API key provided",
-                                                 "type": "invalid_request_error",
-                                                 "code": "invalid_api_key"}})
-            if not isinstance(parsed, dict):
-                return self.malformed()
-            return self.llm(openai[path], parsed, "openai")
+            return self.model(self.openai, openai[path], parsed)
         self.error("databricks", 404, f"No route for {method} {path}", "ENDPOINT_NOT_FOUND")
+
+    def model(self, handler, *args):
+        """Runs one model request: counted for /_stats, in flight for its whole duration, delayed by --latency-ms."""
+        with STATE.lock:
+            STATE.model_requests += 1
+            STATE.in_flight += 1
+            STATE.max_concurrent = max(STATE.max_concurrent, STATE.in_flight)
+        try:
+            if Config.latency:
+                time.sleep(Config.latency)
+            return handler(*args)
+        finally:
+            with STATE.lock:
+                STATE.in_flight -= 1
+
+    def openai(self, kind, parsed):
+        if not self.bearer_ok():
+            return self.send(401, {"error": {"message": "Incorrect API key provided",
+                                             "type": "invalid_request_error",
+                                             "code": "invalid_api_key"}})
+        if not isinstance(parsed, dict):
+            return self.malformed()
+        return self.llm(kind, parsed, "openai")
 
     def malformed(self):
         self.error("databricks", 400, "Request body is not valid JSON", "MALFORMED_REQUEST")
@@ -201,7 +234,13 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.requests.clear()
                 STATE.fail_counts.clear()
+                STATE.model_requests = STATE.inputs = 0
+                STATE.max_concurrent = STATE.in_flight  # requests still in flight stay counted as running
             return self.send(200, {"ok": True})
+        if method == "GET" and path == "/_stats":
+            with STATE.lock:
+                return self.send(200, {"requests": STATE.model_requests,
+                                       "max_concurrent": STATE.max_concurrent, "inputs": STATE.inputs})
         if method == "GET" and path == "/_health":
             return self.send(200, {"ok": True})
         self.error("databricks", 404, f"No route for {method} {path}", "ENDPOINT_NOT_FOUND")
@@ -308,6 +347,12 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "embeddings":
             raw = body.get("input")
             inputs = [first_of(x) for x in raw] if isinstance(raw, list) else [first_of(raw)]
+            with STATE.lock:
+                STATE.inputs += len(inputs)
+            if Config.max_batch is not None and len(inputs) > Config.max_batch:
+                return self.send(413, {"error": {
+                    "message": f"batch too large: {len(inputs)} inputs, at most {Config.max_batch}",
+                    "type": "invalid_request_error"}})
             if self.faults(inputs[0] if inputs else "", flavor, kind):
                 return
             b64 = body.get("encoding_format") == "base64"
@@ -399,13 +444,23 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True  # a hung client must never block shutdown
     allow_reuse_address = True
+    # listen() backlog; the default 5 drops SYNs when many clients connect at once (each retried after ~1 s).
+    # One thread per connection then serves it for as long as it is kept alive.
+    request_queue_size = 1024
 
 
 def main():
     ap = argparse.ArgumentParser(description="Mock LLM server for ai_query tests")
     ap.add_argument("--port", type=int, default=0, help="0 = pick an ephemeral port")
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--latency-ms", type=float, default=float(os.environ.get("MOCK_LATENCY_MS") or 0),
+                    help="delay every model request by this many milliseconds (env MOCK_LATENCY_MS)")
+    ap.add_argument("--max-batch", type=int,
+                    default=int(os.environ["MOCK_MAX_BATCH"]) if os.environ.get("MOCK_MAX_BATCH") else None,
+                    help="answer embeddings requests with more inputs than this with HTTP 413 (env MOCK_MAX_BATCH)")
     args = ap.parse_args()
+    Config.latency = args.latency_ms / 1000.0
+    Config.max_batch = args.max_batch
     # SystemExit unwinds serve_forever() in the main thread -> clean exit code 0.
     # Installed before "PORT" is printed so an immediate SIGTERM is still clean.
     # os._exit, not sys.exit: server_close() would join handler threads still parked on keep-alive sockets.

@@ -83,6 +83,11 @@ public struct Endpoint: Sendable {
     public var maxRetries: Int?
     public var timeout: Double?
     public var deadline: Double?
+    /// Requests in flight at once and embedding inputs per request for ai_query_rows (`concurrency`, `batch_size`).
+    public var concurrency: Int?
+    public var batchSize: Int?
+    /// Dollars per million tokens, for the cost column of ai_usage.
+    public var price: UsageLedger.Price?
     /// Azure OpenAI: the deployment and API version, which change the URL and the key header.
     public var azureDeployment: String?
     public var azureAPIVersion: String?

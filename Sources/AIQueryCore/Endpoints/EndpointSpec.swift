@@ -5,9 +5,12 @@ extension Endpoint {
     static let flatKeys: Set<String> = [
         "name", "provider", "task", "endpoint_type", "model", "url", "api_base", "base_url", "api_key", "api_key_env",
         "limit", "anthropic_version", "api_version", "deployment", "organization", "host", "token", "rpm", "tpm",
-        "max_in_flight", "max_retries", "timeout", "deadline",
+        "max_in_flight", "max_retries", "timeout", "deadline", "concurrency", "batch_size", "price",
     ]
-    static let mlflowKeys: Set<String> = ["name", "endpoint_type", "route_type", "model", "limit"]
+    static let mlflowKeys: Set<String> = [
+        "name", "endpoint_type", "route_type", "model", "limit", "max_retries", "timeout", "deadline", "concurrency",
+        "batch_size", "price",
+    ]
 
     /// - Parameter allowLiteralKeys: files may hold a key itself (as MLflow allows); SQL may only name a variable,
     ///   so that no key ever lands in a database or a shell history.
@@ -126,6 +129,16 @@ extension Endpoint {
                 throw AIQueryError("endpoint '\(endpoint.name)': \(key) must be a positive number of seconds")
             }
             if key == "timeout" { endpoint.timeout = seconds } else { endpoint.deadline = seconds }
+        }
+        endpoint.concurrency = try positiveInt(spec, "concurrency", endpoint.name)
+        endpoint.batchSize = try positiveInt(spec, "batch_size", endpoint.name)
+        if let price = spec["price"], !price.isNull {
+            guard let input = price["input"]?.doubleValue, let output = price["output"]?.doubleValue, input >= 0, output >= 0 else {
+                throw AIQueryError(
+                    "endpoint '\(endpoint.name)': price must be {\"input\": dollars per million input tokens, \"output\": dollars per million output tokens}, got \(price.serialized())"
+                )
+            }
+            endpoint.price = UsageLedger.Price(inputPerMillion: input, outputPerMillion: output)
         }
     }
 

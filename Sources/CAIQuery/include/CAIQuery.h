@@ -13,6 +13,7 @@ enum {
     AIQ_OK = 0,
     AIQ_ERROR = 1,
     AIQ_NOMEM = 7,
+    AIQ_INTERRUPT = 9,
     AIQ_ROW = 100,
     AIQ_DONE = 101,
     AIQ_INTEGER = 1,
@@ -57,6 +58,7 @@ void aiq_result_int64(sqlite3_context *ctx, int64_t value);
 void aiq_result_double(sqlite3_context *ctx, double value);
 void aiq_result_error(sqlite3_context *ctx, const char *message, int n);
 void aiq_result_subtype(sqlite3_context *ctx, unsigned int subtype);
+void aiq_result_error_code(sqlite3_context *ctx, int code);
 
 // A private connection for the response cache, opened through the host's API table like everything else.
 int aiq_open(const char *path, sqlite3 **db);
@@ -79,11 +81,31 @@ int64_t aiq_column_int64(sqlite3_stmt *stmt, int column);
 double aiq_column_double(sqlite3_stmt *stmt, int column);
 int aiq_changes(sqlite3 *db);
 
+void *aiq_get_auxdata(sqlite3_context *ctx, int argument);
+void aiq_set_auxdata(sqlite3_context *ctx, int argument, void *data, aiq_destroy_fn xDestroy);
+sqlite3_value *aiq_column_value(sqlite3_stmt *stmt, int column);
+int aiq_column_count(sqlite3_stmt *stmt);
+const char *aiq_column_name(sqlite3_stmt *stmt, int column);
+int aiq_stmt_readonly(sqlite3_stmt *stmt);
+/// 1 when sqlite3_interrupt was called on the connection (Ctrl-C in the shell); only on the connection's thread.
+int aiq_interrupted(sqlite3 *db);
+
+/// Registers an eponymous table-valued function whose rows come one at a time from aiq_swift_stream_*.
+/// Columns firstArgument ..< firstArgument + argumentCount of the schema are its HIDDEN arguments.
+int aiq_create_stream_table(sqlite3 *db, const char *name, const char *schema, int firstArgument, int argumentCount,
+                            void *pApp, aiq_destroy_fn xDestroy);
+
 // Implemented in Swift (@_cdecl): registration and the rowset tables' data.
 int aiq_swift_register(sqlite3 *db, char **pzErrMsg);
 void *aiq_swift_rowset_open(void *pApp, char **pzErr);
 int aiq_swift_rowset_count(void *rowset);
 void aiq_swift_rowset_cell(void *rowset, int row, int column, sqlite3_context *ctx);
 void aiq_swift_rowset_close(void *rowset);
+void *aiq_swift_stream_open(void *pApp, sqlite3 *db, int given, int argc, sqlite3_value **argv, char **pzErr);
+int aiq_swift_stream_next(void *stream, char **pzErr);
+int aiq_swift_stream_eof(void *stream);
+void aiq_swift_stream_cell(void *stream, int column, sqlite3_context *ctx);
+int64_t aiq_swift_stream_rowid(void *stream);
+void aiq_swift_stream_close(void *stream);
 
 #endif

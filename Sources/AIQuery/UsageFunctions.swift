@@ -1,0 +1,22 @@
+import AIQueryCore
+
+/// `ai_usage` (what this process spent per endpoint) and `ai_usage_reset()`.
+enum UsageFunctions {
+    static func listing(_ state: ConnectionState) throws -> [[SQLResult]] {
+        UsageLedger.shared.snapshot().map { usage in
+            let milliseconds = { (fraction: Double) -> SQLResult in
+                usage.latency.quantile(fraction).map { .double(($0 * 1000 * 10).rounded() / 10) } ?? .null
+            }
+            return [
+                .text(usage.endpoint), .integer(Int64(usage.rows)), .integer(Int64(usage.cacheHits)), .integer(Int64(usage.calls)),
+                .integer(Int64(usage.retries)), .integer(Int64(usage.errors)), .integer(Int64(usage.inputTokens)),
+                .integer(Int64(usage.outputTokens)), milliseconds(0.5), milliseconds(0.95), usage.cost.map { .double($0) } ?? .null,
+            ]
+        }
+    }
+
+    static func reset(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        UsageLedger.shared.reset()
+        return .null
+    }
+}

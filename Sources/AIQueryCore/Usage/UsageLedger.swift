@@ -1,0 +1,117 @@
+import Glibc
+import Synchronization
+
+/// What this process has spent per endpoint since it loaded the extension (the `ai_usage` table).
+public final class UsageLedger: Sendable {
+    public static let shared = UsageLedger()
+
+    public struct Price: Sendable, Equatable {
+        /// US dollars per million input and output tokens.
+        public var inputPerMillion: Double
+        public var outputPerMillion: Double
+        public init(inputPerMillion: Double, outputPerMillion: Double) {
+            self.inputPerMillion = inputPerMillion
+            self.outputPerMillion = outputPerMillion
+        }
+    }
+
+    public struct EndpointUsage: Sendable {
+        public var endpoint: String
+        public var rows = 0
+        public var cacheHits = 0
+        /// HTTP requests sent, retries included.
+        public var calls = 0
+        public var retries = 0
+        /// Rows that ended in an error.
+        public var errors = 0
+        public var inputTokens = 0
+        public var outputTokens = 0
+        public var latency = LatencyHistogram()
+        public var price: Price?
+
+        public var cost: Double? {
+            price.map { (Double(inputTokens) * $0.inputPerMillion + Double(outputTokens) * $0.outputPerMillion) / 1e6 }
+        }
+    }
+
+    private let entries = Mutex<[String: EndpointUsage]>([:])
+
+    public init() {}
+
+    private func update(_ endpoint: String, _ change: (inout EndpointUsage) -> Void) {
+        entries.withLock { entries in
+            change(&entries[endpoint, default: EndpointUsage(endpoint: endpoint)])
+        }
+    }
+
+    public func recordRow(endpoint: String, cacheHit: Bool, failed: Bool) {
+        update(endpoint) {
+            $0.rows += 1
+            if cacheHit { $0.cacheHits += 1 }
+            if failed { $0.errors += 1 }
+        }
+    }
+
+    /// One HTTP attempt that got an answer or failed.
+    public func recordCall(endpoint: String, isRetry: Bool, seconds: Double, inputTokens: Int, outputTokens: Int) {
+        update(endpoint) {
+            $0.calls += 1
+            if isRetry { $0.retries += 1 }
+            $0.latency.record(seconds)
+            $0.inputTokens += inputTokens
+            $0.outputTokens += outputTokens
+        }
+    }
+
+    public func setPrice(endpoint: String, _ price: Price?) {
+        update(endpoint) { $0.price = price }
+    }
+
+    /// Every endpoint used (or priced) so far, by name.
+    public func snapshot() -> [EndpointUsage] {
+        entries.withLock { Array($0.values) }.sorted { $0.endpoint < $1.endpoint }
+    }
+
+    public func reset() {
+        entries.withLock { entries in
+            for name in entries.keys {
+                entries[name] = EndpointUsage(endpoint: name, price: entries[name]?.price)
+            }
+        }
+    }
+}
+
+/// Latencies in logarithmic buckets 5 % wide, from 0.1 ms to about 10 minutes: fixed memory however many calls,
+/// and percentiles within 5 %.
+public struct LatencyHistogram: Sendable {
+    static let smallest = 1e-4
+    static let growth = 1.05
+    static let bucketCount = 330
+    private var buckets = [Int](repeating: 0, count: LatencyHistogram.bucketCount)
+    public private(set) var count = 0
+
+    public init() {}
+
+    static func bucket(_ seconds: Double) -> Int {
+        guard seconds > smallest else { return 0 }
+        let index = Int((log(seconds / smallest) / log(growth)).rounded(.up))
+        return min(index, bucketCount - 1)
+    }
+
+    public mutating func record(_ seconds: Double) {
+        buckets[Self.bucket(seconds)] += 1
+        count += 1
+    }
+
+    /// The upper edge of the bucket holding the `fraction` quantile (0.5 for p50), or nil with no calls.
+    public func quantile(_ fraction: Double) -> Double? {
+        guard count > 0 else { return nil }
+        let rank = max(1, Int((fraction * Double(count)).rounded(.up)))
+        var seen = 0
+        for (index, n) in buckets.enumerated() {
+            seen += n
+            if seen >= rank { return Self.smallest * pow(Self.growth, Double(index)) }
+        }
+        return nil
+    }
+}
