@@ -19,7 +19,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // SHA-256 for cache keys, using the CPU's SHA extensions when it has them.
         .target(name: "CSHA256"),
-        .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256"], swiftSettings: swiftSettings),
+        // OpenBLAS's sgemm for the in-process MiniLM embedder (libopenblas.so becomes a NEEDED library).
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256", "COpenBLAS"], swiftSettings: swiftSettings),
         .target(
             name: "AIQuery",
             dependencies: ["CAIQuery", "AIQueryCore"],
@@ -27,6 +29,8 @@ let package = Package(
             // Ship the Swift runtime inside the .so so it loads on hosts without a Swift toolchain.
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "defs"])]
         ),
+        // Speed of the local MiniLM embedder, driven by benchmarks/minilm_speed.sh.
+        .executableTarget(name: "minilm-bench", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),
         .testTarget(name: "AIQueryCoreTests", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),
         .testTarget(name: "AIQueryTests", swiftSettings: swiftSettings),
     ]

@@ -88,7 +88,9 @@ final class QueryRows: RowStream {
         self.call = call
         options = try AIQueryFunctions.effectiveOptions(call, state: state)
         let settings = state.settings.withLock { $0 }
-        concurrency = call.options.concurrency ?? settings.concurrency ?? call.endpoint.concurrency ?? RowsDefaults.concurrency
+        // An in-process model already uses every core for one batch; more at once would only contend.
+        let defaultConcurrency = call.endpoint.provider == .local ? 1 : RowsDefaults.concurrency
+        concurrency = call.options.concurrency ?? settings.concurrency ?? call.endpoint.concurrency ?? defaultConcurrency
         batchSize = call.options.batchSize ?? settings.batchSize ?? call.endpoint.batchSize ?? RowsDefaults.batchSize
         tally = StatementTally(
             maxCalls: call.options.maxCalls ?? settings.maxCalls, maxTokens: call.options.maxTokens ?? settings.maxTokens)
@@ -196,7 +198,8 @@ final class QueryRows: RowStream {
             }
             try admit(readRow(statement))
         }
-        if !batch.isEmpty, inputDone || window.count - windowHead >= windowLimit { flushBatch() }
+        // A partial batch goes out at the end of the input, or when the oldest row is in it (see waitFor).
+        if !batch.isEmpty, inputDone { flushBatch() }
         dispatch()
     }
 

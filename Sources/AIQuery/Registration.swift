@@ -87,6 +87,10 @@ let functionTable: [SQLFunction] = [
     SQLFunction(name: "ai_cache_clear", arity: 0, handler: SettingsFunctions.cacheClear),
     SQLFunction(name: "ai_cache_clear", arity: 1, handler: SettingsFunctions.cacheClear),
     SQLFunction(name: "ai_usage_reset", arity: 0, handler: UsageFunctions.reset),
+    // Pure arithmetic: safe anywhere, including views and indexes.
+    SQLFunction(
+        name: "ai_cosine", arity: 2, flags: Int32(AIQ_UTF8) | Int32(AIQ_DETERMINISTIC) | Int32(AIQ_INNOCUOUS),
+        handler: VectorFunctions.cosine),
 ]
 
 let rowsetTables: [SQLRowsetTable] = [

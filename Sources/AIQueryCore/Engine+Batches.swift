@@ -7,15 +7,21 @@ extension AIQueryEngine {
         return true
     }
 
-    /// One answer per call, in order. A request the endpoint refuses as too large is split in halves, down to
-    /// single rows; any other failure is every row's error.
+    /// One answer per call, in order. A request the endpoint refuses (too large, or a 4xx about one bad input) is
+    /// split in halves down to single rows, so only the rows at fault fail; any other failure (the endpoint down
+    /// after every retry, Ctrl-C, the budget) is every row's error.
     public func fetchEmbeddings(_ calls: [PreparedCall], control: CallControl) -> [Result<ModelOutput, any Error>] {
+        if calls.first?.endpoint.provider == .local {
+            do { return try LocalModels.embed(calls, control: control).map { .success($0) } } catch {
+                return calls.map { _ in .failure(error) }
+            }
+        }
         guard calls.count > 1 else {
             return calls.map { call in Result { try fetch(call, control: control) } }
         }
         do {
             return try sendBatch(calls, control: control).map { .success($0) }
-        } catch let error as AIQueryError where Self.isTooLarge(error) {
+        } catch let error as AIQueryError where Self.isTooLarge(error) || Self.isRefusal(error) {
             let half = calls.count / 2
             return fetchEmbeddings(Array(calls[..<half]), control: control)
                 + fetchEmbeddings(Array(calls[half...]), control: control)
@@ -55,6 +61,12 @@ extension AIQueryEngine {
             }
             return output
         }
+    }
+
+    /// A 4xx other than 401/403/404/429: the endpoint refused something in the request, perhaps one input.
+    static func isRefusal(_ error: AIQueryError) -> Bool {
+        guard let status = error.status, (400..<500).contains(status) else { return false }
+        return ![401, 403, 404, 408, 409, 429].contains(status)
     }
 
     /// 413, or a 400 that says the input is too large or has too many items.

@@ -51,6 +51,7 @@ public final class AIQueryEngine: Sendable {
 
     /// Asks the endpoint, retrying what is worth retrying, within its rate limits. Safe on any thread.
     public func fetch(_ call: PreparedCall, control: CallControl = CallControl()) throws -> ModelOutput {
+        if call.endpoint.provider == .local { return try LocalModels.embed([call], control: control)[0] }
         let response = try send(call.endpoint, call.task, body: call.body, options: call.options, control: control)
         return try ResponseParser.output(endpoint: call.endpoint, task: call.task, response: response.http, url: response.url)
     }
@@ -87,7 +88,7 @@ public final class AIQueryEngine: Sendable {
                     continue
                 }
                 throw AIQueryError.row(
-                    "endpoint '\(endpoint.name)': \(error.message) (POST \(url))\(Self.attempts(attempt))\(Self.hint(error))")
+                    "endpoint '\(endpoint.name)': \(error.message) (POST \(url))\(Self.attempts(attempt))\(Self.hint(error, endpoint))")
             }
             let usage = Self.tokenUsage(response)
             if let permit { limiter?.release(permit, actualTokens: usage.map { $0.input + $0.output }) }
@@ -124,9 +125,10 @@ public final class AIQueryEngine: Sendable {
 
     static func attempts(_ count: Int) -> String { count > 1 ? "; gave up after \(count) attempts" : "" }
 
-    static func hint(_ error: HTTPError) -> String {
+    static func hint(_ error: HTTPError, _ endpoint: Endpoint) -> String {
         switch error.kind {
-        case .connectionRefused, .unresolvedHost: return "; is the server running and the url right?"
+        case .connectionRefused, .unresolvedHost:
+            return endpoint.startHint.map { "; \($0)" } ?? "; is the server running and the url right?"
         case .timeout: return "; raise it with the timeout option (seconds)"
         default: return ""
         }
@@ -167,7 +169,7 @@ public final class AIQueryEngine: Sendable {
         do {
             return try transport.send(request)
         } catch {
-            throw AIQueryError.row("endpoint '\(endpoint.name)': \(error.message) (\(request.method) \(request.url))\(Self.hint(error))")
+            throw AIQueryError.row("endpoint '\(endpoint.name)': \(error.message) (\(request.method) \(request.url))\(Self.hint(error, endpoint))")
         }
     }
 
@@ -225,6 +227,7 @@ public final class AIQueryEngine: Sendable {
             if let organization = endpoint.openAIOrganization { headers.append(("OpenAI-Organization", organization)) }
         case .databricks:
             if let key { headers.append(("Authorization", "Bearer \(key)")) }
+        case .local: break
         }
         return headers
     }

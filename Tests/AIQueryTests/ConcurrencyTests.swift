@@ -95,6 +95,22 @@ struct ConcurrencyTests {
         #expect(batches.map(\.count).sorted() == [28, 28, 32, 32, 56, 64])
     }
 
+    /// One bad input makes the endpoint refuse its whole batch; halving isolates it, so only that row fails.
+    @Test(arguments: [true, false]) func aBadInputInABatchFailsOnlyItsRow(failOnError: Bool) throws {
+        let query = "SELECT i, CASE i WHEN 37 THEN ''bad [[status:400]]'' ELSE ''text '' || i END FROM t WHERE i <= 64"
+        if failOnError {
+            let message = try shell.error(endpoints + "SELECT count(*) FROM ai_query_rows('embed', '\(query)');")
+            #expect(message.hasPrefix("ai_query_rows: row 37 (id 37): ai_query: endpoint 'embed' returned HTTP 400"))
+            return
+        }
+        let lines = try shell.query(
+            endpoints + """
+                SELECT count(*), sum(json_extract(response, '$.errorMessage') IS NOT NULL), group_concat(CASE WHEN json_extract(response, '$.errorMessage') IS NOT NULL THEN id END)
+                FROM ai_query_rows('embed', '\(query)', '{"failOnError":false}');
+                """)
+        #expect(lines.last == "64|1|37")
+    }
+
     @Test func identicalRequestsInOneStatementAskOnce() throws {
         let lines = try shell.query(
             endpoints + "SELECT count(*), count(DISTINCT response) FROM ai_query_rows('llm', 'SELECT i, ''same'' FROM t WHERE i <= 30');")

@@ -31,7 +31,7 @@ struct ConfigAndLifecycleTests {
             """
             SELECT ai_query('chat', 'from yaml');
             SELECT length(ai_query('embeddings', 'v'));
-            SELECT name, task, provider, model, source = 'config:\(path)', api_key FROM ai_endpoints;
+            SELECT name, task, provider, model, source = 'config:\(path)', api_key FROM ai_endpoints WHERE source != 'built-in';
             """)
         #expect(
             lines == [
@@ -59,10 +59,10 @@ struct ConfigAndLifecycleTests {
             """
             SELECT ai_endpoint_set('e', '{"provider":"openai","task":"completions","model":"a","url":"\(server.baseURL)/v1"}');
             SELECT ai_endpoint_set('e', '{"provider":"openai","task":"chat","model":"b","url":"\(server.baseURL)/v1"}');
-            SELECT name, task, model FROM ai_endpoints;
+            SELECT name, task, model FROM ai_endpoints WHERE source != 'built-in';
             SELECT ai_query('e', 'q');
             SELECT ai_endpoint_drop('e'), ai_endpoint_drop('e');
-            SELECT count(*) FROM ai_endpoints;
+            SELECT count(*) FROM ai_endpoints WHERE source != 'built-in';
             """)
         #expect(lines == ["e", "e", "e|llm/v1/chat|b", "echo: q", "1|0", "0"])
     }
@@ -73,10 +73,14 @@ struct ConfigAndLifecycleTests {
             "SELECT DISTINCT name FROM pragma_function_list WHERE name LIKE 'ai\\_%' ESCAPE '\\' ORDER BY name;")
         #expect(
             lines == [
-                "ai_cache_clear", "ai_cache_stats", "ai_config", "ai_debug", "ai_endpoint_drop", "ai_endpoint_set", "ai_query",
+                "ai_cache_clear", "ai_cache_stats", "ai_config", "ai_cosine", "ai_debug", "ai_endpoint_drop", "ai_endpoint_set", "ai_query",
                 "ai_query_request", "ai_usage_reset", "ai_version",
             ])
         #expect(try shell.query("SELECT ai_version();") == ["0.1.0"])
+        #expect(try shell.query("SELECT name FROM pragma_module_list WHERE name LIKE 'ai\\_%' ESCAPE '\\' ORDER BY name;")
+            == ["ai_endpoints", "ai_query_rows", "ai_usage"])
+        #expect(try shell.query("SELECT name, provider FROM ai_endpoints WHERE source = 'built-in';")
+            == ["local-minilm|local", "local-gemma|openai"])
     }
 
     @Test func survivesOpeningAnotherDatabase() throws {

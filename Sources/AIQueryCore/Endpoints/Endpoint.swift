@@ -27,6 +27,8 @@ public enum ProviderKind: String, Sendable {
     case openai
     /// Anthropic's Messages API.
     case anthropic
+    /// A model run inside this process (all-MiniLM-L6-v2 embeddings): no network at all.
+    case local
 }
 
 /// Where an API key comes from. Keys are never stored in SQLite, only the name of the variable that holds one.
@@ -88,6 +90,8 @@ public struct Endpoint: Sendable {
     public var batchSize: Int?
     /// Dollars per million tokens, for the cost column of ai_usage.
     public var price: UsageLedger.Price?
+    /// What to tell the user when nothing listens at `url` (the built-in local-gemma: how to start it).
+    public var startHint: String?
     /// Azure OpenAI: the deployment and API version, which change the URL and the key header.
     public var azureDeployment: String?
     public var azureAPIVersion: String?
@@ -115,6 +119,8 @@ public struct Endpoint: Sendable {
             return "\(url)/serving-endpoints/\(model ?? name)/invocations"
         case .anthropic:
             return url.hasSuffix("/v1") ? "\(url)/messages" : "\(url)/v1/messages"
+        case .local:
+            return "in-process \(model ?? name)"
         case .openai:
             let path: String
             switch task {

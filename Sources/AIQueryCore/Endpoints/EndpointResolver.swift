@@ -27,6 +27,7 @@ public final class EndpointResolver: Sendable {
     public func resolve(_ name: String) throws -> Endpoint {
         if let endpoint = session.withLock({ $0[name] }) { return endpoint }
         if let endpoint = try ConfigFile.shared.endpoints().first(where: { $0.name == name }) { return endpoint }
+        if let endpoint = LocalModels.builtIn.first(where: { $0.name == name }) { return endpoint }
         if let workspace = try DatabricksWorkspace.resolve() {
             var endpoint = Endpoint(
                 name: name, task: nil, provider: .databricks, model: name, url: workspace.host,
@@ -48,6 +49,8 @@ public final class EndpointResolver: Sendable {
         var result = sessionOrder.withLock { $0 }.compactMap { name in session.withLock { $0[name] } }
         let sessionNames = Set(result.map(\.name))
         result += try ConfigFile.shared.endpoints().filter { !sessionNames.contains($0.name) }
+        let defined = Set(result.map(\.name))
+        result += LocalModels.builtIn.filter { !defined.contains($0.name) }
         if let workspace = try? DatabricksWorkspace.resolve() {
             let known = Set(result.map(\.name))
             let remembered = Self.workspaceTasks.withLock { $0 }.compactMap { key, task -> Endpoint? in

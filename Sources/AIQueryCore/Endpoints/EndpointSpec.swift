@@ -93,6 +93,11 @@ extension Endpoint {
             endpoint = try make(
                 name: name, task: task, provider: provider, model: model["name"]?.stringValue, url: url, keyText: keyText,
                 source: source, allowLiteralKeys: allowLiteralKeys)
+        case .local:
+            // `model_path`: a folder with vocab.txt and model.safetensors; by default the installed PyPI package.
+            endpoint = try make(
+                name: name, task: task, provider: provider, model: model["name"]?.stringValue ?? LocalModels.miniLMModel,
+                url: try configString("model_path") ?? "", keyText: nil, source: source, allowLiteralKeys: allowLiteralKeys)
         }
         endpoint.limit = try parseLimit(spec["limit"], endpoint: name)
         try applyRetrySettings(&endpoint, spec: spec)
@@ -193,6 +198,7 @@ extension Endpoint {
         case .openai: return url.contains("api.openai.com") ? .environment("OPENAI_API_KEY") : .none
         case .anthropic: return url.contains("api.anthropic.com") ? .environment("ANTHROPIC_API_KEY") : .none
         case .databricks: return .databricksWorkspace
+        case .local: return .none
         }
     }
 
@@ -205,9 +211,10 @@ extension Endpoint {
         case "lmstudio", "lm-studio": return (.openai, "http://localhost:1234/v1")
         case "anthropic": return (.anthropic, "https://api.anthropic.com")
         case "databricks", "databricks-model-serving": return (.databricks, "")
+        case "local": return (.local, "")
         default:
             throw AIQueryError(
-                "endpoint '\(endpoint)': unknown provider '\(name)'; use openai (any OpenAI-compatible server), anthropic or databricks"
+                "endpoint '\(endpoint)': unknown provider '\(name)'; use openai (any OpenAI-compatible server), anthropic, databricks or local"
             )
         }
     }

@@ -35,7 +35,7 @@ public enum RequestBuilder {
             }
             body = body.setting("response_format", format)
         }
-        if endpoint.provider == .openai, body["model"] == nil, let model = endpoint.model, task != .custom {
+        if endpoint.provider == .openai || endpoint.provider == .local, body["model"] == nil, let model = endpoint.model, task != .custom {
             body = .object([("model", .string(model))] + (body.objectValue ?? []))
         }
         return body

