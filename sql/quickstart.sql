@@ -30,10 +30,11 @@ UPDATE reviews SET sentiment = trim(ai_query('local-gemma',
     'Review: Broke after one day and the seller ignored my emails.' || char(10) || 'Sentiment: negative' || char(10) || char(10) ||
     'Review: Works perfectly, great value, I would buy it again.' || char(10) || 'Sentiment: positive' || char(10) || char(10) ||
     'Review: ' || body || char(10) || 'Sentiment:',
-    'modelParameters', '{"max_tokens": 2, "temperature": 0}'))
-WHERE id IN (SELECT id FROM reviews WHERE rating IN (1, 5) ORDER BY id LIMIT 8);
+    'modelParameters', '{"max_tokens": 2, "temperature": 0}'), ' ' || char(10))
+WHERE id IN (SELECT id FROM (SELECT id FROM reviews WHERE rating = 1 ORDER BY id LIMIT 4)
+             UNION ALL SELECT id FROM (SELECT id FROM reviews WHERE rating = 5 ORDER BY id LIMIT 4));
 .timer off
-SELECT id, rating, sentiment, substr(body, 1, 60) || '…' AS review FROM reviews WHERE sentiment IS NOT NULL;
+SELECT id, rating, sentiment, substr(body, 1, 50) || '...' AS review FROM reviews WHERE sentiment IS NOT NULL;
 
 -- 4. With failOnError => false a failing row does not stop the statement: it carries errorMessage instead.
 --    Row 2's prompt is longer than the model's 2048-token context, so the server refuses it.
