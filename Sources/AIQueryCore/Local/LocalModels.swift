@@ -32,7 +32,11 @@ public enum LocalModels {
         let key = directory ?? ""
         if let known = loaded.withLock({ $0[key] }) { return known }
         let embedder = try MiniLMEmbedder.load(from: directory)
-        return loaded.withLock { $0[key, default: embedder] }
+        return loaded.withLock { loaded in
+            if let raced = loaded[key] { return raced }  // another thread loaded it meanwhile: share that one
+            loaded[key] = embedder
+            return embedder
+        }
     }
 
     /// Embeddings for several rows in one pass of the model.
