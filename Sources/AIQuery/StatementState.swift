@@ -16,7 +16,21 @@ final class StatementState: @unchecked Sendable {
         self.control = CallControl(tally: tally, isCancelled: { interrupt.isInterrupted() })
     }
 
-    deinit { progress?.finish() }
+    /// Rows not yet added to the process's ledger: adding them in bulk keeps the warm-cache path short.
+    private var pendingEndpoint = ""
+    private var pending = (rows: 0, cacheHits: 0, errors: 0)
+
+    deinit {
+        flushUsage()
+        progress?.finish()
+    }
+
+    private func flushUsage() {
+        guard pending.rows > 0 else { return }
+        UsageLedger.shared.recordRows(
+            endpoint: pendingEndpoint, count: pending.rows, cacheHits: pending.cacheHits, errors: pending.errors)
+        pending = (0, 0, 0)
+    }
 
     static func of(_ context: OpaquePointer?, state: ConnectionState, call: AIQueryFunctions.Call) -> StatementState {
         if let known = aiq_get_auxdata(context, 0) {
@@ -38,7 +52,15 @@ final class StatementState: @unchecked Sendable {
 
     func rowDone(endpoint: Endpoint, cacheHit: Bool, failed: Bool) {
         tally.rowDone(cacheHit: cacheHit, failed: failed)
-        UsageLedger.shared.recordRow(endpoint: endpoint.name, cacheHit: cacheHit, failed: failed)
+        if endpoint.name != pendingEndpoint || !cacheHit || pending.rows >= 1024 {
+            // Misses are rare and slow: they show in ai_usage at once; runs of cache hits in bulk.
+            flushUsage()
+            pendingEndpoint = endpoint.name
+        }
+        pending.rows += 1
+        if cacheHit { pending.cacheHits += 1 }
+        if failed { pending.errors += 1 }
+        if !cacheHit { flushUsage() }
         progress?.update()
     }
 }

@@ -45,10 +45,14 @@ public final class UsageLedger: Sendable {
     }
 
     public func recordRow(endpoint: String, cacheHit: Bool, failed: Bool) {
+        recordRows(endpoint: endpoint, count: 1, cacheHits: cacheHit ? 1 : 0, errors: failed ? 1 : 0)
+    }
+
+    public func recordRows(endpoint: String, count: Int, cacheHits: Int, errors: Int) {
         update(endpoint) {
-            $0.rows += 1
-            if cacheHit { $0.cacheHits += 1 }
-            if failed { $0.errors += 1 }
+            $0.rows += count
+            $0.cacheHits += cacheHits
+            $0.errors += errors
         }
     }
 
