@@ -1,5 +1,4 @@
 import AIQueryCore
-import CAIQuery
 import Synchronization
 
 /// `ai_query(endpoint, request [, options…])` and its dry run `ai_query_request`.
@@ -83,17 +82,31 @@ enum AIQueryFunctions {
         }
         let options = try CallOptions.parse(arguments[2...])
         let endpoint = try state.endpoints.resolve(name)
-        let input: ModelInput?
-        switch arguments[1] {
-        case .null: input = nil
+        return Call(endpoint: endpoint, input: try modelInput(arguments[1]), options: options)
+    }
+
+    /// The request argument as the model sees it: nil for NULL (no call), a whole JSON body when it carries
+    /// SQLite's JSON subtype, otherwise a prompt.
+    static func modelInput(_ request: SQLArgument) throws -> ModelInput? {
+        switch request {
+        case .null: return nil
         case .blob: throw AIQueryError("the request must be text or JSON, got a BLOB")
         case .text(let text, let subtype) where subtype == jsonSubtype:
-            do { input = .json(try JSONValue.parse(text)) } catch {
+            do { return .json(try JSONValue.parse(text)) } catch {
                 throw AIQueryError("the JSON request is not valid JSON: \(error)")
             }
-        default: input = .text(arguments[1].text ?? "")
+        default: return .text(request.text ?? "")
         }
-        return Call(endpoint: endpoint, input: input, options: options)
+    }
+
+    /// A statement's budget, from the call's options or else the connection's.
+    static func tally(_ call: Call, _ settings: ConnectionSettings) -> StatementTally {
+        StatementTally(maxCalls: call.options.maxCalls ?? settings.maxCalls, maxTokens: call.options.maxTokens ?? settings.maxTokens)
+    }
+
+    /// The progress line for a statement, when wanted (`ai_config('progress')`, by default when stderr is a terminal).
+    static func progressLine(_ label: String, _ tally: StatementTally, _ settings: ConnectionSettings) -> ProgressLine? {
+        ProgressLine.isWanted(settings.progress ?? .auto) ? ProgressLine(label: label, tally: tally) : nil
     }
 
 }

@@ -44,8 +44,22 @@ final class QueryRows: RowStream {
     final class Shared: @unchecked Sendable {
         let lock = ConditionLock()
         let cancelled = Atomic<Bool>(false)
+        /// Requests not yet sent, oldest first from `queuedHead` (no shifting of thousands of waiting rows).
         var queued: [[Row]] = []
+        var queuedHead = 0
         var inFlight = 0
+
+        /// The oldest unsent request, if any. Call with the lock held.
+        func nextQueued() -> [Row]? {
+            guard queuedHead < queued.count else { return nil }
+            let rows = queued[queuedHead]
+            queuedHead += 1
+            if queuedHead > 1024, queuedHead * 2 > queued.count {  // amortised: each row moves at most once more
+                queued.removeFirst(queuedHead)
+                queuedHead = 0
+            }
+            return rows
+        }
     }
 
     /// One input row. `result` is written under the shared lock.
@@ -92,8 +106,7 @@ final class QueryRows: RowStream {
         let defaultConcurrency = call.endpoint.provider == .local ? 1 : RowsDefaults.concurrency
         concurrency = call.options.concurrency ?? settings.concurrency ?? call.endpoint.concurrency ?? defaultConcurrency
         batchSize = call.options.batchSize ?? settings.batchSize ?? call.endpoint.batchSize ?? RowsDefaults.batchSize
-        tally = StatementTally(
-            maxCalls: call.options.maxCalls ?? settings.maxCalls, maxTokens: call.options.maxTokens ?? settings.maxTokens)
+        tally = AIQueryFunctions.tally(call, settings)
         interrupt = InterruptCheck(db: db)
 
         var prepared: OpaquePointer?
@@ -104,11 +117,12 @@ final class QueryRows: RowStream {
         }
         statement = prepared
         let columns = aiq_column_count(prepared)
-        guard aiq_stmt_readonly(prepared) != 0, columns == 1 || columns == 2 else {
+        let readOnly = aiq_stmt_readonly(prepared) != 0
+        guard readOnly, columns == 1 || columns == 2 else {
             aiq_finalize(prepared)
             statement = nil
             throw AIQueryError(
-                columns == 0 || aiq_stmt_readonly(prepared) == 0
+                columns == 0 || !readOnly
                     ? "the query must be a SELECT that returns (request) or (id, request)"
                     : "the query must return (request) or (id, request); it returns \(columns) columns")
         }
@@ -116,9 +130,8 @@ final class QueryRows: RowStream {
         // Enough rows ahead to keep every request slot busy while the oldest row is still on its way.
         windowLimit = concurrency * 4 * max(1, batchSize)
 
-        let wanted = ProgressLine.isWanted(settings.progress ?? .auto)
-        progress = wanted ? ProgressLine(label: "ai_query_rows \(call.endpoint.name)", tally: tally) : nil
-        if wanted { tally.expectedRows.store(Self.count(sql, db: db), ordering: .relaxed) }
+        progress = AIQueryFunctions.progressLine("ai_query_rows \(call.endpoint.name)", tally, settings)
+        if progress != nil { tally.expectedRows.store(Self.count(sql, db: db), ordering: .relaxed) }
     }
 
     deinit { close() }
@@ -151,7 +164,7 @@ final class QueryRows: RowStream {
         try fill()
         guard windowHead < window.count else {
             current = nil
-            finishIfDone()
+            progress?.finish()
             return false
         }
         let row = window[windowHead]
@@ -171,10 +184,6 @@ final class QueryRows: RowStream {
         shared.cancelled.store(true, ordering: .relaxed)
         if let statement { aiq_finalize(statement) }
         statement = nil
-        progress?.finish()
-    }
-
-    private func finishIfDone() {
         progress?.finish()
     }
 
@@ -208,14 +217,8 @@ final class QueryRows: RowStream {
         let requestArgument = SQLArgument(aiq_column_value(statement, hasIdColumn ? 1 : 0))
         let id: SQLResult = hasIdColumn ? SQLResult(SQLArgument(aiq_column_value(statement, 0))) : .integer(ordinal)
         let input: ModelInput?
-        switch requestArgument {
-        case .null: input = nil
-        case .blob: throw AIQueryError("row \(ordinal): the request must be text or JSON, got a BLOB")
-        case .text(let text, let subtype) where subtype == jsonSubtype:
-            do { input = .json(try JSONValue.parse(text)) } catch {
-                throw AIQueryError("row \(ordinal): the JSON request is not valid JSON: \(error)")
-            }
-        default: input = .text(requestArgument.text ?? "")
+        do { input = try AIQueryFunctions.modelInput(requestArgument) } catch let error as AIQueryError {
+            throw AIQueryError("row \(ordinal): \(error.message)")
         }
         let request = SQLResult(requestArgument)
         guard let input else { return Row(ordinal: ordinal, id: id, request: request, prepared: nil) }
@@ -266,8 +269,8 @@ final class QueryRows: RowStream {
         let shared = shared
         let jobs: [[Row]] = shared.lock.withLock {
             var started: [[Row]] = []
-            while shared.inFlight < concurrency, !shared.queued.isEmpty {
-                started.append(shared.queued.removeFirst())
+            while shared.inFlight < concurrency, let rows = shared.nextQueued() {
+                started.append(rows)
                 shared.inFlight += 1
             }
             return started

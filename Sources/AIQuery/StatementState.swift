@@ -37,11 +37,9 @@ final class StatementState: @unchecked Sendable {
             return Unmanaged<StatementState>.fromOpaque(known).takeUnretainedValue()
         }
         let settings = state.settings.withLock { $0 }
-        let tally = StatementTally(
-            maxCalls: call.options.maxCalls ?? settings.maxCalls, maxTokens: call.options.maxTokens ?? settings.maxTokens)
-        let wanted = ProgressLine.isWanted(settings.progress ?? .auto)
+        let tally = AIQueryFunctions.tally(call, settings)
         let made = StatementState(
-            tally: tally, progress: wanted ? ProgressLine(label: "ai_query \(call.endpoint.name)", tally: tally) : nil,
+            tally: tally, progress: AIQueryFunctions.progressLine("ai_query \(call.endpoint.name)", tally, settings),
             interrupt: InterruptCheck(db: aiq_context_db(context)))
         // SQLite owns the retained reference from here; with a non-constant argument it releases it at once and
         // the next row starts a new state (the budget then counts per row).
