@@ -37,9 +37,9 @@ extension AIQueryEngine {
             return .null
         }
         let body = first.body.setting("input", .array(texts))
-        let (response, url) = try send(first.endpoint, first.task, body: body, options: first.options, control: control)
-        let json: JSONValue
-        do { json = try JSONValue.parse(bytes: response.body) } catch {
+        let (response, url, parsed) = try send(first.endpoint, first.task, body: body, options: first.options, control: control)
+        guard let json = parsed else {
+            // Not JSON: the parser's message says what came back.
             return try calls.map { _ in try ResponseParser.output(endpoint: first.endpoint, task: first.task, response: response, url: url) }
         }
         guard let items = json["data"]?.arrayValue, items.count == calls.count else {

@@ -8,17 +8,6 @@ public final class AIQueryEngine: Sendable {
         self.transport = transport
     }
 
-    /// One row, start to finish: the cache, else the endpoint (with retries), then the cache again.
-    public func query(
-        endpoint: Endpoint, input: ModelInput, options: QueryOptions, control: CallControl = CallControl()
-    ) throws -> ModelOutput {
-        let call = try prepare(endpoint: endpoint, input: input, options: options)
-        if let hit = try cachedAnswer(call) { return hit }
-        let output = try fetch(call, control: control)
-        try remember(call, output)
-        return output
-    }
-
     /// Resolves the task and builds the body and the cache key, without any network call except a
     /// workspace endpoint's one-time task lookup.
     public func prepare(endpoint: Endpoint, input: ModelInput, options: QueryOptions) throws -> PreparedCall {
@@ -52,14 +41,16 @@ public final class AIQueryEngine: Sendable {
     /// Asks the endpoint, retrying what is worth retrying, within its rate limits. Safe on any thread.
     public func fetch(_ call: PreparedCall, control: CallControl = CallControl()) throws -> ModelOutput {
         if call.endpoint.provider == .local { return try LocalModels.embed([call], control: control)[0] }
-        let response = try send(call.endpoint, call.task, body: call.body, options: call.options, control: control)
-        return try ResponseParser.output(endpoint: call.endpoint, task: call.task, response: response.http, url: response.url)
+        let answer = try send(call.endpoint, call.task, body: call.body, options: call.options, control: control)
+        return try ResponseParser.output(
+            endpoint: call.endpoint, task: call.task, response: answer.http, url: answer.url, parsed: answer.json)
     }
 
-    /// Sends the body, retrying what is worth retrying, within the endpoint's rate limits; returns the 2xx response.
+    /// Sends the body, retrying what is worth retrying, within the endpoint's rate limits; returns the 2xx response
+    /// and its body parsed once (nil when it is not JSON, which the response parser then reports).
     func send(
         _ endpoint: Endpoint, _ task: EndpointTask, body: JSONValue, options: QueryOptions, control: CallControl
-    ) throws -> (http: HTTPResponse, url: String) {
+    ) throws -> (http: HTTPResponse, url: String, json: JSONValue?) {
         let url = endpoint.invocationURL(task: task)
         var request = HTTPRequest(url: url, body: Array(body.serialized().utf8), timeout: options.timeout)
         request.headers = try authHeaders(endpoint) + [("Content-Type", "application/json"), ("Accept", "application/json")]
@@ -90,13 +81,15 @@ public final class AIQueryEngine: Sendable {
                 throw AIQueryError.row(
                     "endpoint '\(endpoint.name)': \(error.message) (POST \(url))\(Self.attempts(attempt))\(Self.hint(error, endpoint))")
             }
-            let usage = Self.tokenUsage(response)
+            let success = (200..<300).contains(response.status)
+            let json = success ? try? JSONValue.parse(bytes: response.body) : nil
+            let usage = json.flatMap(Self.tokenUsage)
             if let permit { limiter?.release(permit, actualTokens: usage.map { $0.input + $0.output }) }
             UsageLedger.shared.recordCall(
                 endpoint: endpoint.name, isRetry: attempt > 1, seconds: System.monotonicSeconds() - sent,
                 inputTokens: usage?.input ?? 0, outputTokens: usage?.output ?? 0)
             if let usage { control.tally?.addTokens(input: usage.input, output: usage.output) }
-            if (200..<300).contains(response.status) { return (response, url) }
+            if success { return (response, url, json) }
             let summary = "endpoint '\(endpoint.name)' returned \(ResponseParser.httpErrorSummary(response)) (POST \(url))"
             guard RetryPolicy.isRetryable(status: response.status, response: response), attempt <= policy.maxRetries else {
                 throw AIQueryError.row(summary + Self.attempts(attempt), status: response.status)
@@ -149,10 +142,8 @@ public final class AIQueryEngine: Sendable {
 
     /// Tokens the response says it used: OpenAI/Databricks `prompt_tokens`/`completion_tokens`, Anthropic
     /// `input_tokens`/`output_tokens`.
-    static func tokenUsage(_ response: HTTPResponse) -> (input: Int, output: Int)? {
-        guard (200..<300).contains(response.status), let usage = (try? JSONValue.parse(bytes: response.body))?["usage"] else {
-            return nil
-        }
+    static func tokenUsage(_ json: JSONValue) -> (input: Int, output: Int)? {
+        guard let usage = json["usage"] else { return nil }
         let input = usage["prompt_tokens"]?.int64Value ?? usage["input_tokens"]?.int64Value
         let output = usage["completion_tokens"]?.int64Value ?? usage["output_tokens"]?.int64Value
         if input == nil, output == nil, let total = usage["total_tokens"]?.int64Value { return (Int(total), 0) }
@@ -160,7 +151,7 @@ public final class AIQueryEngine: Sendable {
         return (Int(input ?? 0), Int(output ?? 0))
     }
 
-    /// The exact body `query` would send, without any network call. An unknown workspace task is taken as chat.
+    /// The exact body `prepare` builds and `fetch` would send, without any network call. An unknown workspace task is taken as chat.
     public func dryRun(endpoint: Endpoint, input: ModelInput, options: QueryOptions) throws -> JSONValue {
         try RequestBuilder.body(endpoint: endpoint, task: endpoint.task ?? .chat, input: input, options: options)
     }

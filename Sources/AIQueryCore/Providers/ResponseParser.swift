@@ -1,11 +1,12 @@
 /// Reads the answer out of a provider's response, and the error out of a failed one.
 public enum ResponseParser {
+    /// - Parameter parsed: the body already parsed, when the caller has it (the engine reads `usage` first).
     public static func output(
-        endpoint: Endpoint, task: EndpointTask, response: HTTPResponse, url: String
+        endpoint: Endpoint, task: EndpointTask, response: HTTPResponse, url: String, parsed: JSONValue? = nil
     ) throws -> ModelOutput {
         let json: JSONValue
         do {
-            json = try JSONValue.parse(bytes: response.body)
+            json = try parsed ?? JSONValue.parse(bytes: response.body)
         } catch {
             let type = response.header("content-type").map { ", \($0)" } ?? ""
             throw AIQueryError.row(
