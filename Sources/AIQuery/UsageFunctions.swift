@@ -8,9 +8,9 @@ enum UsageFunctions {
                 usage.latency.quantile(fraction).map { .double(($0 * 1000 * 10).rounded() / 10) } ?? .null
             }
             return [
-                .text(usage.endpoint), .integer(Int64(usage.rows)), .integer(Int64(usage.cacheHits)), .integer(Int64(usage.calls)),
-                .integer(Int64(usage.retries)), .integer(Int64(usage.errors)), .integer(Int64(usage.inputTokens)),
-                .integer(Int64(usage.outputTokens)), milliseconds(0.5), milliseconds(0.95), usage.cost.map { .double($0) } ?? .null,
+                .text(usage.endpoint), .integer(Int64(usage.counts.rows)), .integer(Int64(usage.counts.cacheHits)), .integer(Int64(usage.counts.calls)),
+                .integer(Int64(usage.counts.retries)), .integer(Int64(usage.counts.errors)), .integer(Int64(usage.counts.inputTokens)),
+                .integer(Int64(usage.counts.outputTokens)), milliseconds(0.5), milliseconds(0.95), usage.cost.map { .double($0) } ?? .null,
             ]
         }
     }

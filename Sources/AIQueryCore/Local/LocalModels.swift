@@ -7,7 +7,8 @@ import Synchronization
 public enum LocalModels {
     public static let miniLMModel = "all-MiniLM-L6-v2"
 
-    public static var builtIn: [Endpoint] {
+    /// Read once per process (the environment decides local-gemma's URL): resolving a name runs on every row.
+    public static let builtIn: [Endpoint] = {
         var minilm = Endpoint(
             name: "local-minilm", task: .embeddings, provider: .local, model: miniLMModel, url: "", apiKey: .none, source: "built-in")
         minilm.batchSize = 32
@@ -19,7 +20,7 @@ public enum LocalModels {
         // llama.cpp's server answers one request at a time; more in flight would only queue there.
         gemma.concurrency = 1
         return [minilm, gemma]
-    }
+    }()
 
     private static let loaded = Mutex<[String: MiniLMEmbedder]>([:])
 

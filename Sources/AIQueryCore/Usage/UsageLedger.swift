@@ -17,20 +17,12 @@ public final class UsageLedger: Sendable {
 
     public struct EndpointUsage: Sendable {
         public var endpoint: String
-        public var rows = 0
-        public var cacheHits = 0
-        /// HTTP requests sent, retries included.
-        public var calls = 0
-        public var retries = 0
-        /// Rows that ended in an error.
-        public var errors = 0
-        public var inputTokens = 0
-        public var outputTokens = 0
+        public var counts = UsageCounts()
         public var latency = LatencyHistogram()
         public var price: Price?
 
         public var cost: Double? {
-            price.map { (Double(inputTokens) * $0.inputPerMillion + Double(outputTokens) * $0.outputPerMillion) / 1e6 }
+            price.map { (Double(counts.inputTokens) * $0.inputPerMillion + Double(counts.outputTokens) * $0.outputPerMillion) / 1e6 }
         }
     }
 
@@ -49,21 +41,15 @@ public final class UsageLedger: Sendable {
     }
 
     public func recordRows(endpoint: String, count: Int, cacheHits: Int, errors: Int) {
-        update(endpoint) {
-            $0.rows += count
-            $0.cacheHits += cacheHits
-            $0.errors += errors
-        }
+        update(endpoint) { $0.counts.addRows(count, cacheHits: cacheHits, errors: errors) }
     }
 
     /// One HTTP attempt that got an answer or failed.
     public func recordCall(endpoint: String, isRetry: Bool, seconds: Double, inputTokens: Int, outputTokens: Int) {
         update(endpoint) {
-            $0.calls += 1
-            if isRetry { $0.retries += 1 }
+            $0.counts.addCall(isRetry: isRetry)
+            $0.counts.addTokens(input: inputTokens, output: outputTokens)
             $0.latency.record(seconds)
-            $0.inputTokens += inputTokens
-            $0.outputTokens += outputTokens
         }
     }
 
@@ -82,6 +68,36 @@ public final class UsageLedger: Sendable {
                 entries[name] = EndpointUsage(endpoint: name, price: entries[name]?.price)
             }
         }
+    }
+}
+
+/// Rows, calls and tokens: what a statement (StatementTally) and an endpoint (UsageLedger) count alike.
+public struct UsageCounts: Sendable {
+    public var rows = 0
+    public var cacheHits = 0
+    /// HTTP requests sent, retries included.
+    public var calls = 0
+    public var retries = 0
+    /// Rows that ended in an error.
+    public var errors = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    public var tokens: Int { inputTokens + outputTokens }
+
+    public mutating func addRows(_ count: Int, cacheHits: Int, errors: Int) {
+        rows += count
+        self.cacheHits += cacheHits
+        self.errors += errors
+    }
+
+    public mutating func addCall(isRetry: Bool) {
+        calls += 1
+        if isRetry { retries += 1 }
+    }
+
+    public mutating func addTokens(input: Int, output: Int) {
+        inputTokens += input
+        outputTokens += output
     }
 }
 
