@@ -42,15 +42,12 @@ struct LocalModelTests {
         #expect(lines == ["off", "4|1536", "1", "0.66", "0.06"])
     }
 
-    /// `scripts/local-llm start` installs llama-cpp-python (cached after the first time) and starts the server.
+    /// `scripts/local-llm start` installs llama-cpp-python (cached after the first time) and starts the server;
+    /// a server this test started is stopped again, so no daemon outlives the test run.
     @Test func gemmaCompletesOnLoopbackDeterministicallyAndCached() throws {
-        let start = Process()
-        start.executableURL = URL(fileURLWithPath: Paths.repository.appendingPathComponent("scripts/local-llm").path)
-        start.arguments = ["start"]
-        start.standardOutput = FileHandle.nullDevice
-        try start.run()
-        start.waitUntilExit()
-        try #require(start.terminationStatus == 0, "scripts/local-llm start failed")
+        let wasRunning = try localLLM("status") == 0
+        try #require(try localLLM("start") == 0, "scripts/local-llm start failed")
+        defer { if !wasRunning { _ = try? localLLM("stop") } }
 
         let prompt = "'The capital of France is', 'modelParameters', '{\"max_tokens\": 8, \"temperature\": 0}'"
         let lines = try shell.query(
@@ -75,5 +72,16 @@ struct LocalModelTests {
             message
                 == "ai_query: endpoint 'local-gemma': connection refused (POST http://127.0.0.1:9/v1/completions); start the local model server with scripts/local-llm start (from the aiquery checkout)"
         )
+    }
+
+    /// Runs `scripts/local-llm COMMAND` and returns its exit status.
+    private func localLLM(_ command: String) throws -> Int32 {
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: Paths.repository.appendingPathComponent("scripts/local-llm").path)
+        script.arguments = [command]
+        script.standardOutput = FileHandle.nullDevice
+        try script.run()
+        script.waitUntilExit()
+        return script.terminationStatus
     }
 }
