@@ -19,9 +19,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // SHA-256 for cache keys, using the CPU's SHA extensions when it has them.
         .target(name: "CSHA256"),
-        // OpenBLAS's sgemm for the in-process MiniLM embedder (libopenblas.so becomes a NEEDED library).
-        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256", "COpenBLAS"], swiftSettings: swiftSettings),
+        // sgemm for the in-process MiniLM embedder, from OpenBLAS loaded with dlopen on first use.
+        .target(name: "CBLAS"),
+        .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256", "CBLAS"], swiftSettings: swiftSettings),
         .target(
             name: "AIQuery",
             dependencies: ["CAIQuery", "AIQueryCore"],

@@ -133,4 +133,11 @@ struct LinkageTests {
         #expect(!libraries.contains("libswift"), "built with the Swift stdlib statically linked")
         #expect(!libraries.contains("libFoundation"))
     }
+
+    /// OpenBLAS is opened when the local embedder first runs, so hosts without it can still load the extension.
+    @Test func openBLASIsNotNeededToLoad() throws {
+        let needed = try run(["readelf", "-d", Paths.library + ".so"])
+        #expect(needed.contains("libcurl"))
+        #expect(!needed.contains("blas"))
+    }
 }

@@ -42,6 +42,20 @@ struct LocalModelTests {
         #expect(lines == ["off", "4|1536", "1", "0.66", "0.06"])
     }
 
+    /// OpenBLAS is loaded only when the local embedder first runs, so its thread pool does not start in every
+    /// process that loads the extension.
+    @Test func openBLASStartsOnFirstUseOnly() throws {
+        // `.shell` output is not buffered like query output, so only the order of the two thread counts is known.
+        let lines = try shell.query(
+            """
+            .shell grep -h '^Threads:' /proc/$PPID/status
+            SELECT length(ai_query('local-minilm', 'one sentence'));
+            .shell grep -h '^Threads:' /proc/$PPID/status
+            """)
+        #expect(lines.contains("1536"))
+        #expect(lines.first { $0.hasPrefix("Threads:") } == "Threads:\t1", "no thread started by loading the extension")
+    }
+
     /// `scripts/local-llm start` installs llama-cpp-python (cached after the first time) and starts the server;
     /// a server this test started is stopped again, so no daemon outlives the test run.
     @Test func gemmaCompletesOnLoopbackDeterministicallyAndCached() throws {

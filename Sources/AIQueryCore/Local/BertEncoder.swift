@@ -1,4 +1,4 @@
-import COpenBLAS
+import CBLAS
 
 /// all-MiniLM-L6-v2's forward pass: the BERT encoder (6 layers, exact-erf GELU, post-LayerNorm), then mean
 /// pooling and L2 normalisation, as sentence-transformers runs it.
@@ -15,7 +15,7 @@ final class BertEncoder: Sendable {
     init(weights: BertWeights) {
         self.weights = weights
         // As many threads as OpenBLAS uses: all cores unless OPENBLAS_NUM_THREADS says otherwise.
-        parallel = ParallelLoop(threads: Int(openblas_get_num_threads()))
+        parallel = ParallelLoop(threads: Int(aiq_blas_threads()))
     }
 
     /// Unit-length mean-pooled embeddings of tokenized sentences (each [CLS] … [SEP], at most 512 ids, every id
@@ -116,8 +116,8 @@ final class BertEncoder: Sendable {
         _ input: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, outputs: Int,
         into out: UnsafeMutablePointer<Float>, accumulate: Bool = true
     ) {
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(inputs),
+        aiq_sgemm(
+            Int32(rows), Int32(outputs), Int32(inputs),
             1, input, Int32(inputs), weight, Int32(outputs), accumulate ? 1 : 0, out, Int32(outputs))
     }
 
@@ -141,12 +141,12 @@ final class BertEncoder: Sendable {
                 let key = k + j * stride
                 for c in 0..<d { keys[c * t + j] = key[c] }
             }
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(t), Int32(d),
+            aiq_sgemm(
+                Int32(t), Int32(t), Int32(d),
                 scale, q, Int32(stride), keys, Int32(t), 0, scores, Int32(t))
             for i in 0..<t { VectorMath.softmax(scores + i * t, count: t) }
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t),
+            aiq_sgemm(
+                Int32(t), Int32(d), Int32(t),
                 1, scores, Int32(t), v, Int32(stride), 0, context + first * h + head * d, Int32(h))
         }
     }

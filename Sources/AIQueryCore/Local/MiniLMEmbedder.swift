@@ -1,3 +1,5 @@
+import CBLAS
+
 /// sentence-transformers/all-MiniLM-L6-v2 run in-process: 384-dimensional, unit-length sentence embeddings that
 /// agree with the reference model (cosine >= 0.9999), with matrix products through OpenBLAS.
 ///
@@ -28,6 +30,9 @@ public final class MiniLMEmbedder: Sendable {
         if let directory { folder = directory } else { folder = try LocalModelLocator.modelDirectory() }
         guard let vocabulary = System.readFile(folder + "/vocab.txt") else {
             throw AIQueryError("cannot read \(folder)/vocab.txt")
+        }
+        if let failure = aiq_blas_load() {
+            throw AIQueryError("the local embedder needs OpenBLAS: " + String(cString: failure))
         }
         let tokenizer = try WordPieceTokenizer(vocabularyText: vocabulary, maxTokens: maxTokens)
         let weights = try BertWeights(SafeTensorsFile(path: folder + "/model.safetensors"))
