@@ -130,6 +130,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def send(self, status, body, content_type="application/json", headers=()):
         data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        if isinstance(body, dict) and "usage" in body and getattr(self, "record", None) is not None:
+            with STATE.lock:  # GET /_requests shows the usage each answer reported (the TPM benchmark sums it)
+                self.record["usage"] = body["usage"]
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -178,11 +181,12 @@ class Handler(BaseHTTPRequestHandler):
             parsed = json.loads(text)
         except ValueError:
             parsed = None
+        self.record = {
+            "method": method, "path": self.path, "t": time.monotonic(),
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": parsed if parsed is not None else text}
         with STATE.lock:
-            STATE.requests.append({
-                "method": method, "path": self.path, "t": time.monotonic(),
-                "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": parsed if parsed is not None else text})
+            STATE.requests.append(self.record)
 
         m = re.fullmatch(r"/api/2\.0/serving-endpoints/([^/]+)", path)
         if method == "GET" and m:
