@@ -107,17 +107,7 @@ struct ConfigAndLifecycleTests {
 /// The shipped .so uses only the host's SQLite and carries its own Swift runtime.
 @Suite("linkage of the shipped extension")
 struct LinkageTests {
-    func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
+    func run(_ arguments: [String]) throws -> String { try runToEnd(arguments).output }
 
     @Test func noUndefinedSQLiteSymbols() throws {
         let symbols = try run(["nm", "-D", "--undefined-only", Paths.library + ".so"])

@@ -57,6 +57,20 @@ final class MockServer: @unchecked Sendable {
     }
 }
 
+/// Runs a command (the first argument, looked up on PATH) to its end: its exit status and standard output.
+/// Standard error passes through to the test's.
+func runToEnd(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

