@@ -6,6 +6,15 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// The C targets export nothing by themselves; shim.c marks the entry point visible.
+let cSettings: [CSetting] = [.unsafeFlags(["-fvisibility=hidden"])]
+// The .so's dynamic symbol table holds sqlite3_aiquery_init only: this version script makes every other symbol
+// (the static Swift stdlib's, AIQueryCore's public ones, the C shims) local. SwiftPM does not see the script as an
+// input of the link, so scripts/build relinks when it changes. Linked with the toolchain's lld: gold, the default,
+// keeps local symbols that GOT entries refer to (AIQueryCore's type metadata, libdispatch's TLS) in the dynamic
+// symbol table; lld does not, and links in about a second instead of twenty.
+let exportsMap = Context.packageDirectory + "/Sources/AIQuery/exports.map"
+
 let package = Package(
     name: "aiquery",
     products: [
@@ -14,20 +23,26 @@ let package = Package(
     ],
     targets: [
         // The only C file that includes sqlite3ext.h: every SQLite call goes through the host's API table.
-        .target(name: "CAIQuery"),
+        .target(name: "CAIQuery", cSettings: cSettings),
         // libcurl for HTTP: system TLS, proxies and HTTP/2 with no extra Swift build time.
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // SHA-256 for cache keys, using the CPU's SHA extensions when it has them.
-        .target(name: "CSHA256"),
+        .target(name: "CSHA256", cSettings: cSettings),
         // sgemm for the in-process MiniLM embedder, from OpenBLAS loaded with dlopen on first use.
-        .target(name: "CBLAS"),
+        .target(name: "CBLAS", cSettings: cSettings),
         .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256", "CBLAS"], swiftSettings: swiftSettings),
         .target(
             name: "AIQuery",
             dependencies: ["CAIQuery", "AIQueryCore"],
+            exclude: ["exports.map"],
             swiftSettings: swiftSettings,
             // Ship the Swift runtime inside the .so so it loads on hosts without a Swift toolchain.
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "defs"])]
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "defs",
+                    "-Xlinker", "--version-script=\(exportsMap)",
+                ])
+            ]
         ),
         // Speed of the local MiniLM embedder, driven by benchmarks/minilm_speed.sh.
         .executableTarget(name: "minilm-bench", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),

@@ -113,8 +113,16 @@ struct LinkageTests {
         let symbols = try run(["nm", "-D", "--undefined-only", Paths.library + ".so"])
         #expect(!symbols.isEmpty)
         #expect(!symbols.contains("sqlite3_"), "the extension must call SQLite only through the host's API table")
-        let exported = try run(["nm", "-D", "--defined-only", Paths.library + ".so"])
+    }
+
+    /// Everything but the entry point is local (Sources/AIQuery/exports.map): nothing else in the host process can
+    /// bind to the .so's Swift runtime, AIQueryCore or C shims, or clash with them.
+    @Test func exportsOnlyTheEntryPoint() throws {
+        let listing = try run(["nm", "-D", "--defined-only", Paths.library + ".so"])
+        let exported = listing.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
         #expect(exported.contains("sqlite3_aiquery_init"))
+        let others = exported.filter { $0 != "sqlite3_aiquery_init" }
+        #expect(others.count == 0, "also exported: \(others.prefix(8).joined(separator: " "))…")
     }
 
     @Test func noSwiftRuntimeLibraries() throws {
