@@ -139,3 +139,71 @@ struct LinkageTests {
         #expect(!needed.contains("blas"))
     }
 }
+
+/// `swift test` alone does not rebuild the .so; the harness refuses one older than its sources.
+@Suite("stale build check")
+struct StaleLibraryTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aiquery-stale-\(UUID().uuidString)")
+    let now = Date()
+
+    /// A folder holding Package.swift and Sources/T/{a.swift,include/b.h}, all modified an hour ago.
+    func makeTree() throws -> (library: URL, inputs: [URL]) {
+        let header = folder.appendingPathComponent("Sources/T/include/b.h")
+        try FileManager.default.createDirectory(at: header.deletingLastPathComponent(), withIntermediateDirectories: true)
+        for path in ["Package.swift", "Sources/T/a.swift", "Sources/T/include/b.h"] {
+            try Data("x".utf8).write(to: folder.appendingPathComponent(path))
+        }
+        for path in ["Package.swift", "Sources/T/a.swift", "Sources/T/include/b.h", "Sources/T/include", "Sources/T"] {
+            try touch(folder.appendingPathComponent(path), now.addingTimeInterval(-3600))
+        }
+        let inputs = [folder.appendingPathComponent("Package.swift"), folder.appendingPathComponent("Sources/T")]
+        return (folder.appendingPathComponent("libX.so"), inputs)
+    }
+
+    func touch(_ url: URL, _ date: Date) throws {
+        try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: url.path)
+    }
+
+    @Test func missingLibrary() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tree = try makeTree()
+        let problem = try #require(staleLibraryProblem(library: tree.library, inputs: tree.inputs))
+        #expect(problem.contains("libX.so does not exist"))
+        #expect(problem.contains("scripts/build"))
+    }
+
+    @Test func freshLibrary() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tree = try makeTree()
+        try Data().write(to: tree.library)
+        #expect(staleLibraryProblem(library: tree.library, inputs: tree.inputs) == nil)
+    }
+
+    @Test func staleLibraryNamesTheNewestSource() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tree = try makeTree()
+        try Data().write(to: tree.library)
+        try touch(tree.library, now.addingTimeInterval(-60))
+        try touch(folder.appendingPathComponent("Sources/T/a.swift"), now.addingTimeInterval(-30))
+        try touch(folder.appendingPathComponent("Sources/T/include/b.h"), now)
+        let problem = try #require(staleLibraryProblem(library: tree.library, inputs: tree.inputs))
+        #expect(problem.contains("libX.so is older than \(folder.path)/Sources/T/include/b.h and 1 more"))
+        #expect(problem.contains("run scripts/build"))
+        // A newer hidden file (an editor's swap file) is not a source.
+        try touch(folder.appendingPathComponent("Sources/T/a.swift"), now.addingTimeInterval(-3600))
+        try touch(folder.appendingPathComponent("Sources/T/include/b.h"), now.addingTimeInterval(-3600))
+        try Data().write(to: folder.appendingPathComponent("Sources/T/include/.b.h.swp"))
+        try touch(folder.appendingPathComponent("Sources/T/include"), now.addingTimeInterval(-3600))
+        #expect(staleLibraryProblem(library: tree.library, inputs: tree.inputs) == nil)
+    }
+
+    @Test func removedSourceMakesItStale() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tree = try makeTree()
+        try Data().write(to: tree.library)
+        try touch(tree.library, now.addingTimeInterval(-60))
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("Sources/T/a.swift"))
+        let problem = try #require(staleLibraryProblem(library: tree.library, inputs: tree.inputs))
+        #expect(problem.contains("is older than \(folder.path)/Sources/T,"))
+    }
+}

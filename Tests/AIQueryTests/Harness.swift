@@ -5,10 +5,26 @@ import Testing
 enum Paths {
     static let repository: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    /// The shipped artifact (release, static stdlib); `AIQUERY_LIB` overrides it.
+    /// The shipped artifact (release, static stdlib), without ".so" as `.load` takes it; `AIQUERY_LIB` overrides it.
+    /// Throws, failing the test, when the default build is missing or older than its sources: `swift test` does not
+    /// build it, scripts/build and scripts/test do.
     static var library: String {
-        if let path = ProcessInfo.processInfo.environment["AIQUERY_LIB"] { return path }
-        return repository.appendingPathComponent(".build/release/libAIQuery").path
+        get throws {
+            if let path = ProcessInfo.processInfo.environment["AIQUERY_LIB"] { return path }
+            if let problem = builtLibraryProblem { throw HarnessError(problem) }
+            return builtLibrary
+        }
+    }
+    static let builtLibrary = repository.appendingPathComponent(".build/release/libAIQuery").path
+    /// Checked once per test process, when a test first needs the extension.
+    static let builtLibraryProblem: String? = staleLibraryProblem(
+        library: URL(fileURLWithPath: builtLibrary + ".so"), inputs: libraryInputs)
+    /// What the .so is built from: Package.swift and the folders in Sources/ but minilm-bench (an executable).
+    static var libraryInputs: [URL] {
+        let sources = repository.appendingPathComponent("Sources")
+        let targets = (try? FileManager.default.contentsOfDirectory(at: sources, includingPropertiesForKeys: nil)) ?? []
+        return [repository.appendingPathComponent("Package.swift")]
+            + targets.filter { $0.lastPathComponent != "minilm-bench" && !$0.lastPathComponent.hasPrefix(".") }
     }
     static let mockServer = repository.appendingPathComponent("Tests/Support/mock_llm_server.py").path
 }
@@ -71,6 +87,31 @@ func runToEnd(_ arguments: [String]) throws -> (status: Int32, output: String) {
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// Why `library` may be a stale build of `inputs`, or nil when it exists and is at least as new as each of them.
+/// Folders count too and are searched recursively (a folder changes when a file in it is added, removed or
+/// renamed); hidden files such as editors' swap files are skipped.
+func staleLibraryProblem(library: URL, inputs: [URL]) -> String? {
+    let advice = "run scripts/build (or scripts/test, which builds it first) before swift test,"
+        + " or set AIQUERY_LIB to test another build"
+    func modified(_ url: URL) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date
+    }
+    guard let built = modified(library) else { return "\(library.path) does not exist: \(advice)" }
+    var newer: [(url: URL, date: Date)] = []
+    for input in inputs {
+        var urls = [input]
+        let walk = FileManager.default.enumerator(at: input, includingPropertiesForKeys: nil, options: .skipsHiddenFiles)
+        urls += walk?.compactMap { $0 as? URL } ?? []
+        for url in urls {
+            if let date = modified(url), date > built { newer.append((url, date)) }
+        }
+    }
+    guard let newest = newer.max(by: { $0.date < $1.date }) else { return nil }
+    let others = newer.count - 1
+    return "\(library.path) is older than \(newest.url.path)" + (others > 0 ? " and \(others) more" : "")
+        + ", so it may not be a build of the current sources: \(advice)"
+}
+
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
@@ -126,7 +167,7 @@ struct Shell {
         let outFile = home.appendingPathComponent("stdout-\(UUID().uuidString)")
         let errFile = home.appendingPathComponent("stderr-\(UUID().uuidString)")
         let inFile = home.appendingPathComponent("stdin-\(UUID().uuidString)")
-        let script = (load ? ".load \(Paths.library)\n" : "") + sql + "\n"
+        let script = (load ? ".load \(try Paths.library)\n" : "") + sql + "\n"
         try Data(script.utf8).write(to: inFile)
         FileManager.default.createFile(atPath: outFile.path, contents: nil)
         FileManager.default.createFile(atPath: errFile.path, contents: nil)

@@ -153,7 +153,7 @@ struct ReliabilityTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["sqlite3", "-batch", ":memory:"]
         process.environment = ["HOME": shell.home.path, "AIQUERY_CACHE": cache, "PATH": "/usr/bin:/bin", "TEST_KEY": "k"]
-        let script = ".load \(Paths.library)\n" + endpoint()
+        let script = ".load \(try Paths.library)\n" + endpoint()
             + "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) SELECT count(ai_query('llm', 'k' || i || ' [[sleep:0.01]]')) FROM n;\n"
         let input = shell.home.appendingPathComponent("kill.sql")
         try Data(script.utf8).write(to: input)
