@@ -24,7 +24,7 @@ indirect enum DataType: Equatable, CustomStringConvertible {
     }
 
     /// Parses DDL text; the error says where it stopped understanding.
-    static func parse(_ text: String) throws -> DataType {
+    static func parse(_ text: String) throws(AIQueryError) -> DataType {
         var parser = DDLParser(tokens: DDLParser.tokenize(text), source: text)
         let type = try parser.parseType()
         if parser.index < parser.tokens.count {
@@ -88,25 +88,25 @@ private struct DDLParser {
 
     func fail(_ message: String) -> AIQueryError { AIQueryError("returnType '\(source)': \(message)") }
 
-    mutating func next() throws -> String {
+    mutating func next() throws(AIQueryError) -> String {
         guard index < tokens.count else { throw fail("ends too early") }
         defer { index += 1 }
         return tokens[index]
     }
 
-    mutating func expect(_ token: String) throws {
+    mutating func expect(_ token: String) throws(AIQueryError) {
         let found = try next()
         guard found == token else { throw fail("expected '\(token)' but found '\(found)'") }
     }
 
     func peek() -> String? { index < tokens.count ? tokens[index] : nil }
 
-    mutating func skipParameters() throws {
+    mutating func skipParameters() throws(AIQueryError) {
         guard peek() == "(" else { return }
         while try next() != ")" {}
     }
 
-    mutating func parseType() throws -> DataType {
+    mutating func parseType() throws(AIQueryError) -> DataType {
         let word = try next()
         switch word.uppercased() {
         case "STRING", "VARCHAR", "CHAR", "TEXT", "DATE", "TIMESTAMP", "TIMESTAMP_NTZ", "INTERVAL":

@@ -58,7 +58,7 @@ enum MetaFunctions {
             ("sqlite", .string(SQLiteInfo.version)),
             ("config", .string(ConfigFile.path)),
         ]
-        if let workspace = try? DatabricksWorkspace.resolve() {
+        if let workspace = try? DatabricksWorkspace.current() {
             members.append(("databricks_host", .string(workspace.host)))
             members.append(("databricks_auth", .string(workspace.origin)))
         }

@@ -2,7 +2,7 @@ import AIQueryCore
 
 /// Turns a model's answer into a SQL value: the task's natural type by default, or the declared returnType.
 enum ResultCasting {
-    static func result(_ output: ModelOutput, returnType: DataType?) throws -> SQLResult {
+    static func result(_ output: ModelOutput, returnType: DataType?) throws(AIQueryError) -> SQLResult {
         guard let returnType else {
             switch output {
             case .text(let text): return .text(text)
@@ -49,7 +49,7 @@ enum ResultCasting {
         }
     }
 
-    static func cast(_ json: JSONValue, to type: DataType, original: String) throws -> SQLResult {
+    static func cast(_ json: JSONValue, to type: DataType, original: String) throws(AIQueryError) -> SQLResult {
         switch type {
         case .string:
             if let s = json.stringValue { return .text(s) }
@@ -77,7 +77,7 @@ enum ResultCasting {
     }
 
     /// Checks a JSON value against a type, as from_json would: struct fields in declared order, missing ones null.
-    static func conform(_ json: JSONValue, to type: DataType, original: String) throws -> JSONValue {
+    static func conform(_ json: JSONValue, to type: DataType, original: String) throws(AIQueryError) -> JSONValue {
         if json.isNull { return .null }
         switch type {
         case .variant: return json
@@ -85,13 +85,13 @@ enum ResultCasting {
         case .integer, .double, .boolean: return try cast(json, to: type, original: original).jsonValue
         case .array(let element):
             guard let items = json.arrayValue else { throw castError(original, type, "expected a JSON array, got \(json.kindName)") }
-            return .array(try items.map { try conform($0, to: element, original: original) })
+            return .array(try items.map { item throws(AIQueryError) in try conform(item, to: element, original: original) })
         case .map(_, let value):
             guard let members = json.objectValue else { throw castError(original, type, "expected a JSON object, got \(json.kindName)") }
-            return .object(try members.map { ($0.0, try conform($0.1, to: value, original: original)) })
+            return .object(try members.map { member throws(AIQueryError) in (member.0, try conform(member.1, to: value, original: original)) })
         case .structure(let fields):
             guard case .object = json else { throw castError(original, type, "expected a JSON object, got \(json.kindName)") }
-            return .object(try fields.map { name, fieldType in (name, try conform(json[name] ?? .null, to: fieldType, original: original)) })
+            return .object(try fields.map { field throws(AIQueryError) in (field.0, try conform(json[field.0] ?? .null, to: field.1, original: original)) })
         }
     }
 
@@ -105,7 +105,8 @@ enum ResultCasting {
     }
 
     static func castError(_ original: String, _ type: DataType, _ why: String) -> AIQueryError {
-        .row(
+        AIQueryError(
+            .castFailed,
             "cannot cast the model output to returnType \(type): \(why); output was \"\(original.truncatedForMessage(200))\" (AI_FUNCTION_HTTP_PARSE_CAST_ERROR); change returnType or ask the model for that format"
         )
     }

@@ -3,54 +3,30 @@ import Synchronization
 
 /// `ai_config` (per-connection defaults) and the cache functions.
 enum SettingsFunctions {
-    static let names = [
-        "cache", "cache_ttl", "timeout", "max_retries", "deadline", "backoff", "concurrency", "batch_size", "max_calls",
-        "max_tokens", "progress",
-    ]
-
-    /// `ai_config(name)` reads a setting, `ai_config(name, value)` sets it (NULL restores the default).
+    /// `ai_config(name)` reads a setting, `ai_config(name, value)` sets it (NULL restores the default). What it
+    /// reports is what a call with no options of its own runs with.
     static func config(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
-        guard case .text(let name, _) = arguments[0], names.contains(name) else {
-            throw AIQueryError("unknown setting '\(arguments[0].text ?? "NULL")'; use \(names.joined(separator: ", "))")
+        guard case .text(let name, _) = arguments[0], let setting = Setting.named(name, in: .connection) else {
+            throw AIQueryError(
+                "unknown setting '\(arguments[0].text?.truncatedForMessage(40) ?? "NULL")'; use \(Setting.names(in: .connection).joined(separator: ", "))")
         }
         if arguments.count == 2 {
-            let value = arguments[1]
-            try state.settings.withLock { settings in
-                let text = value.isNull ? nil : value.text
-                switch name {
-                case "cache": settings.cacheMode = try text.map { try CallOptions.cacheMode($0, option: name) }
-                case "cache_ttl": settings.cacheTTL = try text.map { try CallOptions.seconds($0, option: name) }
-                case "timeout": settings.timeout = try text.map { try CallOptions.seconds($0, option: name) }
-                case "deadline": settings.deadline = try text.map { try CallOptions.seconds($0, option: name) }
-                case "backoff": settings.backoff = try text.map { try CallOptions.seconds($0, option: name) }
-                case "concurrency": settings.concurrency = try text.map { try CallOptions.count($0, option: name, range: 1...256) }
-                case "batch_size": settings.batchSize = try text.map { try CallOptions.count($0, option: name, range: 1...2048) }
-                case "max_calls": settings.maxCalls = try text.map { try CallOptions.count($0, option: name, range: 0...Int(Int32.max)) }
-                case "max_tokens": settings.maxTokens = try text.map { try CallOptions.count($0, option: name, range: 0...Int.max) }
-                case "progress":
-                    settings.progress = try text.map { text in
-                        guard let mode = ProgressLine.Mode(rawValue: text.lowercased()) else {
-                            throw AIQueryError("progress must be auto, on or off, got '\(text)'")
-                        }
-                        return mode
-                    }
-                default: settings.maxRetries = try text.map { try CallOptions.retries($0, option: name) }
-                }
+            let value: SettingValue?
+            switch arguments[1] {
+            case .null: value = nil
+            case .blob: throw AIQueryError("\(name) must be a number or text, got a BLOB")
+            case .integer(let i): value = try setting.parse(.integer(i), label: name)
+            case .double(let d): value = try setting.parse(.double(d), label: name)
+            case .text(let text, _): value = try setting.parse(.string(text), label: name)
             }
+            state.settings.withLock { $0[setting] = value }
         }
-        let settings = state.settings.withLock { $0 }
-        switch name {
-        case "cache": return .text((settings.cacheMode ?? .on).rawValue)
-        case "cache_ttl": return settings.cacheTTL.map { .double($0) } ?? .null
-        case "timeout": return .double(settings.timeout ?? QueryOptions().timeout)
-        case "deadline": return settings.deadline.map { .double($0) } ?? .null
-        case "backoff": return .double(settings.backoff ?? RetryPolicy().initialBackoff)
-        case "concurrency": return .integer(Int64(settings.concurrency ?? RowsDefaults.concurrency))
-        case "batch_size": return .integer(Int64(settings.batchSize ?? RowsDefaults.batchSize))
-        case "max_calls": return settings.maxCalls.map { .integer(Int64($0)) } ?? .null
-        case "max_tokens": return settings.maxTokens.map { .integer(Int64($0)) } ?? .null
-        case "progress": return .text((settings.progress ?? .auto).rawValue)
-        default: return .integer(Int64(settings.maxRetries ?? RetryPolicy().maxRetries))
+        let current = ResolvedSettings(connection: state.settings.withLock { $0 }).value(setting)
+        switch current {
+        case .seconds(let seconds)?: return .double(seconds)
+        case .count(let count)?: return .integer(Int64(count))
+        case .choice(let text)?: return .text(text)
+        case nil: return .null
         }
     }
 

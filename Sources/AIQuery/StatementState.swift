@@ -1,71 +1,52 @@
 import AIQueryCore
 import CAIQuery
-import Synchronization
 
-/// What one running statement shares across its ai_query rows: the budget tally, the progress line and the
-/// interrupt check. Kept as SQLite auxiliary data on the endpoint argument, which SQLite holds for the whole
-/// statement when that argument is a constant, and releases (ending the progress line) when it finishes.
-final class StatementState: @unchecked Sendable {
-    let tally: StatementTally
+/// What one running statement decides once and shares across its ai_query rows: the plan (endpoint, settings,
+/// cache, budget), the options, the progress line and the interrupt check. Kept as SQLite auxiliary data on the
+/// endpoint argument, which SQLite holds for the whole statement when that argument is a constant, and releases
+/// (ending the progress line) when the statement finishes. Option arguments get a marker each: when one of them
+/// is not constant its marker is gone on the next row, and the plan is made again for that row.
+final class StatementState {
+    let plan: CallPlan
+    let options: CallOptions
     let progress: ProgressLine?
     let control: CallControl
 
-    init(tally: StatementTally, progress: ProgressLine?, interrupt: InterruptCheck) {
-        self.tally = tally
+    private init(plan: CallPlan, options: CallOptions, progress: ProgressLine?, interrupt: InterruptCheck) {
+        self.plan = plan
+        self.options = options
         self.progress = progress
-        self.control = CallControl(tally: tally, isCancelled: { interrupt.isInterrupted() })
+        control = CallControl(isCancelled: { interrupt.isInterrupted() })
     }
 
-    /// Rows not yet added to the process's ledger: adding them in bulk keeps the warm-cache path short.
-    private var pendingEndpoint = ""
-    private var pending = (rows: 0, cacheHits: 0, errors: 0)
+    deinit { progress?.finish() }
 
-    deinit {
-        flushUsage()
-        progress?.finish()
-    }
-
-    private func flushUsage() {
-        guard pending.rows > 0 else { return }
-        UsageLedger.shared.recordRows(
-            endpoint: pendingEndpoint, count: pending.rows, cacheHits: pending.cacheHits, errors: pending.errors)
-        pending = (0, 0, 0)
-    }
-
-    static func of(_ context: OpaquePointer?, state: ConnectionState, call: AIQueryFunctions.Call) -> StatementState {
-        if let known = aiq_get_auxdata(context, 0) {
+    static func of(_ context: OpaquePointer?, state: ConnectionState, arguments: [SQLArgument]) throws -> StatementState {
+        if let known = aiq_get_auxdata(context, 0), (2..<arguments.count).allSatisfy({ aiq_get_auxdata(context, Int32($0)) != nil }) {
             return Unmanaged<StatementState>.fromOpaque(known).takeUnretainedValue()
         }
-        let settings = state.settings.withLock { $0 }
-        let tally = AIQueryFunctions.tally(call, settings)
+        let (name, options) = try AIQueryFunctions.parseCall(arguments, function: "ai_query")
+        let plan = try state.plan(endpoint: name, options: options)
         let made = StatementState(
-            tally: tally, progress: AIQueryFunctions.progressLine("ai_query \(call.endpoint.name)", tally, settings),
+            plan: plan, options: options, progress: ProgressLine.forStatement("ai_query \(name)", plan: plan),
             interrupt: InterruptCheck(db: aiq_context_db(context)))
         // SQLite owns the retained reference from here; with a non-constant argument it releases it at once and
-        // the next row starts a new state (the budget then counts per row).
-        let retained = Unmanaged.passRetained(made)
-        aiq_set_auxdata(context, 0, retained.toOpaque(), releaseStatementState)
+        // the next row makes a new state (the budget then counts per row).
+        aiq_set_auxdata(context, 0, retainedPointer(made), releaseBox)
+        for index in 2..<max(2, arguments.count) { aiq_set_auxdata(context, Int32(index), marker, nil) }
         return made
     }
 
-    func rowDone(endpoint: Endpoint, cacheHit: Bool, failed: Bool) {
-        tally.rowDone(cacheHit: cacheHit, failed: failed)
-        if endpoint.name != pendingEndpoint || !cacheHit || pending.rows >= 1024 {
-            // Misses are rare and slow: they show in ai_usage at once; runs of cache hits in bulk.
-            flushUsage()
-            pendingEndpoint = endpoint.name
-        }
-        pending.rows += 1
-        if cacheHit { pending.cacheHits += 1 }
-        if failed { pending.errors += 1 }
-        if !cacheHit { flushUsage() }
-        progress?.update()
-    }
+    /// Any non-null pointer: it only says "this argument kept its value".
+    private static var marker: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 1) }
 }
 
-private let releaseStatementState: @convention(c) (UnsafeMutableRawPointer?) -> Void = { pointer in
-    guard let pointer else { return }
-    Unmanaged<StatementState>.fromOpaque(pointer).release()
+extension ProgressLine {
+    /// The progress line for a statement, when wanted (`ai_config('progress')`, by default when stderr is a terminal).
+    static func forStatement(_ label: String, plan: CallPlan) -> ProgressLine? {
+        let mode = plan.settings.choice(.progress).flatMap(Mode.init(rawValue:)) ?? .auto
+        return isWanted(mode) ? ProgressLine(label: label, tally: plan.tally) : nil
+    }
 }
 
 /// Whether Ctrl-C (sqlite3_interrupt) was pressed, checked at most every 50 ms. Only ever called on the

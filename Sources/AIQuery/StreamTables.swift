@@ -1,15 +1,22 @@
 import AIQueryCore
 import CAIQuery
 
-/// A table-valued function whose rows are produced one at a time while SQLite reads them.
+/// A table-valued function whose rows are produced one at a time while SQLite reads them: `ai_query_rows`, and
+/// the listings, which are stream tables without arguments.
 struct SQLStreamTable: Sendable {
     var name: String
-    /// Visible columns first, then the HIDDEN argument columns.
-    var schema: String
-    var firstArgument: Int32
-    var argumentCount: Int32
+    var columns: [String]
+    /// The arguments, HIDDEN columns after the visible ones.
+    var arguments: [String] = []
+    /// Whether views, triggers and schema are kept from it: anything that calls a model is; a read-only listing
+    /// is not.
+    var directOnly = false
     /// Starts a scan with the arguments given (nil where one was left out).
     var open: @Sendable (ConnectionState, OpaquePointer, [SQLArgument?]) throws -> any RowStream
+
+    var schema: String { "CREATE TABLE x(\((columns + arguments.map { "\($0) HIDDEN" }).joined(separator: ", ")))" }
+    var firstArgument: Int32 { Int32(columns.count) }
+    var argumentCount: Int32 { Int32(arguments.count) }
 }
 
 /// One scan of a stream table. All of it runs on the connection's thread.
@@ -23,23 +30,40 @@ protocol RowStream: AnyObject {
 
 let streamTables: [SQLStreamTable] = [
     SQLStreamTable(
-        name: "ai_query_rows",
-        schema: "CREATE TABLE x(id, request, response, endpoint HIDDEN, query HIDDEN, options HIDDEN)",
-        firstArgument: 3, argumentCount: 3, open: QueryRows.open),
+        name: "ai_query_rows", columns: ["id", "request", "response"], arguments: ["endpoint", "query", "options"], directOnly: true,
+        open: QueryRows.open),
+    SQLStreamTable(
+        name: "ai_endpoints",
+        columns: ["name TEXT", "task TEXT", "provider TEXT", "model TEXT", "url TEXT", "source TEXT", "api_key TEXT"],
+        open: { state, _, _ in Listing(try EndpointFunctions.listing(state)) }),
+    SQLStreamTable(
+        name: "ai_usage",
+        columns: [
+            "endpoint TEXT", "rows INTEGER", "cache_hits INTEGER", "calls INTEGER", "retries INTEGER", "errors INTEGER",
+            "input_tokens INTEGER", "output_tokens INTEGER", "latency_p50_ms REAL", "latency_p95_ms REAL", "cost_usd REAL",
+        ],
+        open: { _, _, _ in Listing(UsageFunctions.listing()) }),
 ]
 
-final class StreamTableBox {
-    let table: SQLStreamTable
-    let state: ConnectionState
-    init(_ table: SQLStreamTable, _ state: ConnectionState) {
-        self.table = table
-        self.state = state
-    }
-}
+/// A listing's rows, computed when its scan starts.
+final class Listing: RowStream {
+    private let rows: [[SQLResult]]
+    private var index = -1
 
-let releaseStreamTableBox: @convention(c) (UnsafeMutableRawPointer?) -> Void = { pointer in
-    guard let pointer else { return }
-    Unmanaged<StreamTableBox>.fromOpaque(pointer).release()
+    init(_ rows: [[SQLResult]]) { self.rows = rows }
+
+    func next() throws -> Bool {
+        index += 1
+        return index < rows.count
+    }
+
+    func cell(_ column: Int) -> SQLResult {
+        guard rows.indices.contains(index), rows[index].indices.contains(column) else { return .null }
+        return rows[index][column]
+    }
+
+    var rowid: Int64 { Int64(index + 1) }
+    func close() {}
 }
 
 /// The scan the C cursor holds: the stream, whether it has ended, and which table it belongs to (for messages).
@@ -53,10 +77,10 @@ private final class StreamScan {
     }
 }
 
-private func setError(_ error: any Error, name: String, _ errorMessage: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    let aiError = error as? AIQueryError
-    aiq_set_error_message(errorMessage, "\(name): \(aiError?.message ?? "\(error)")")
-    return aiError?.interrupted == true ? Int32(AIQ_INTERRUPT) : Int32(AIQ_ERROR)
+private func fail(_ error: any Error, _ name: String, _ errorMessage: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    let (message, code) = sqlError(error, in: name)
+    aiq_set_error_message(errorMessage, message)
+    return code
 }
 
 @_cdecl("aiq_swift_stream_open")
@@ -65,10 +89,10 @@ func streamOpen(
     _ argv: UnsafeMutablePointer<OpaquePointer?>?, _ errorMessage: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> UnsafeMutableRawPointer? {
     guard let pointer, let db else { return nil }
-    let box = Unmanaged<StreamTableBox>.fromOpaque(pointer).takeUnretainedValue()
+    let bound = Unmanaged<Bound<SQLStreamTable>>.fromOpaque(pointer).takeUnretainedValue()
     var arguments: [SQLArgument?] = []
     var next = 0
-    for index in 0..<Int(box.table.argumentCount) {
+    for index in 0..<Int(bound.definition.argumentCount) {
         if given & (1 << index) != 0, next < Int(argc) {
             arguments.append(SQLArgument(argv?[next]))
             next += 1
@@ -77,10 +101,10 @@ func streamOpen(
         }
     }
     do {
-        let stream = try box.table.open(box.state, db, arguments)
-        return Unmanaged.passRetained(StreamScan(stream, name: box.table.name)).toOpaque()
+        let stream = try bound.definition.open(bound.state, db, arguments)
+        return retainedPointer(StreamScan(stream, name: bound.definition.name))
     } catch {
-        _ = setError(error, name: box.table.name, errorMessage)
+        _ = fail(error, bound.definition.name, errorMessage)
         return nil
     }
 }
@@ -94,7 +118,7 @@ func streamNext(_ pointer: UnsafeMutableRawPointer?, _ errorMessage: UnsafeMutab
         return Int32(AIQ_OK)
     } catch {
         scan.atEnd = true
-        return setError(error, name: scan.name, errorMessage)
+        return fail(error, scan.name, errorMessage)
     }
 }
 

@@ -2,7 +2,7 @@ import AIQueryCore
 
 /// `ai_usage` (what this process spent per endpoint) and `ai_usage_reset()`.
 enum UsageFunctions {
-    static func listing(_ state: ConnectionState) throws -> [[SQLResult]] {
+    static func listing() -> [[SQLResult]] {
         UsageLedger.shared.snapshot().map { usage in
             let milliseconds = { (fraction: Double) -> SQLResult in
                 usage.latency.quantile(fraction).map { .double(($0 * 1000 * 10).rounded() / 10) } ?? .null

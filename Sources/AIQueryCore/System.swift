@@ -39,6 +39,15 @@ public enum System {
         return [Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_size)]
     }
 
+    /// `mkdir -p` of a file's folder (errors surface when the file is opened).
+    public static func makeParentDirectory(of path: String) {
+        var index = path.index(after: path.startIndex)
+        while let slash = path[index...].firstIndex(of: "/") {
+            mkdir(String(path[..<slash]), 0o755)
+            index = path.index(after: slash)
+        }
+    }
+
     /// Seconds on a monotonic clock.
     public static func monotonicSeconds() -> Double {
         var now = timespec()

@@ -77,119 +77,6 @@ int64_t aiq_column_int64(sqlite3_stmt *stmt, int column) { return sqlite3_column
 double aiq_column_double(sqlite3_stmt *stmt, int column) { return sqlite3_column_double(stmt, column); }
 int aiq_changes(sqlite3 *db) { return sqlite3_changes(db); }
 
-// ---- Rowset tables: eponymous, read-only, filled by Swift when a scan starts. ----
-
-typedef struct {
-    sqlite3_vtab base;
-    void *pApp;
-} RowsetTable;
-
-typedef struct {
-    sqlite3_vtab_cursor base;
-    void *rowset;
-    int row;
-    int count;
-} RowsetCursor;
-
-typedef struct {
-    char *schema;
-    void *pApp;
-    aiq_destroy_fn xDestroy;
-} RowsetModuleData;
-
-static int rowsetConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv, sqlite3_vtab **ppVtab,
-                         char **pzErr) {
-    (void)argc; (void)argv; (void)pzErr;
-    RowsetModuleData *data = pAux;
-    int rc = sqlite3_declare_vtab(db, data->schema);
-    if (rc != SQLITE_OK) return rc;
-    RowsetTable *table = sqlite3_malloc(sizeof(RowsetTable));
-    if (!table) return SQLITE_NOMEM;
-    memset(table, 0, sizeof(*table));
-    table->pApp = data->pApp;
-    *ppVtab = &table->base;
-    return SQLITE_OK;
-}
-
-static int rowsetDisconnect(sqlite3_vtab *vtab) { sqlite3_free(vtab); return SQLITE_OK; }
-
-static int rowsetBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-    (void)vtab;
-    info->estimatedCost = 100;
-    info->estimatedRows = 100;
-    return SQLITE_OK;
-}
-
-static int rowsetOpen(sqlite3_vtab *vtab, sqlite3_vtab_cursor **ppCursor) {
-    (void)vtab;
-    RowsetCursor *cursor = sqlite3_malloc(sizeof(RowsetCursor));
-    if (!cursor) return SQLITE_NOMEM;
-    memset(cursor, 0, sizeof(*cursor));
-    *ppCursor = &cursor->base;
-    return SQLITE_OK;
-}
-
-static void rowsetRelease(RowsetCursor *cursor) {
-    if (cursor->rowset) aiq_swift_rowset_close(cursor->rowset);
-    cursor->rowset = NULL;
-    cursor->count = 0;
-    cursor->row = 0;
-}
-
-static int rowsetClose(sqlite3_vtab_cursor *cur) {
-    rowsetRelease((RowsetCursor *)cur);
-    sqlite3_free(cur);
-    return SQLITE_OK;
-}
-
-static int rowsetFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc, sqlite3_value **argv) {
-    (void)idxNum; (void)idxStr; (void)argc; (void)argv;
-    RowsetCursor *cursor = (RowsetCursor *)cur;
-    rowsetRelease(cursor);
-    sqlite3_vtab *vtab = cur->pVtab;
-    sqlite3_free(vtab->zErrMsg);
-    vtab->zErrMsg = NULL;
-    cursor->rowset = aiq_swift_rowset_open(((RowsetTable *)vtab)->pApp, &vtab->zErrMsg);
-    if (!cursor->rowset) return SQLITE_ERROR;
-    cursor->count = aiq_swift_rowset_count(cursor->rowset);
-    return SQLITE_OK;
-}
-
-static int rowsetNext(sqlite3_vtab_cursor *cur) { ((RowsetCursor *)cur)->row++; return SQLITE_OK; }
-static int rowsetEof(sqlite3_vtab_cursor *cur) { return ((RowsetCursor *)cur)->row >= ((RowsetCursor *)cur)->count; }
-
-static int rowsetColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int column) {
-    RowsetCursor *cursor = (RowsetCursor *)cur;
-    aiq_swift_rowset_cell(cursor->rowset, cursor->row, column, ctx);
-    return SQLITE_OK;
-}
-
-static int rowsetRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid) {
-    *pRowid = ((RowsetCursor *)cur)->row + 1;
-    return SQLITE_OK;
-}
-
-static void rowsetModuleDestroy(void *p) {
-    RowsetModuleData *data = p;
-    if (data->xDestroy) data->xDestroy(data->pApp);
-    sqlite3_free(data->schema);
-    sqlite3_free(data);
-}
-
-static sqlite3_module rowsetModule = {
-    0, NULL, rowsetConnect, rowsetBestIndex, rowsetDisconnect, NULL, rowsetOpen, rowsetClose,
-    rowsetFilter, rowsetNext, rowsetEof, rowsetColumn, rowsetRowid,
-};
-
-int aiq_create_rowset_table(sqlite3 *db, const char *name, const char *schema, void *pApp, aiq_destroy_fn xDestroy) {
-    RowsetModuleData *data = sqlite3_malloc(sizeof(RowsetModuleData));
-    if (!data) return SQLITE_NOMEM;
-    data->schema = sqlite3_mprintf("%s", schema);
-    data->pApp = pApp;
-    data->xDestroy = xDestroy;
-    return sqlite3_create_module_v2(db, name, &rowsetModule, data, rowsetModuleDestroy);
-}
-
 // ---- Per-statement state for scalar functions, kept as auxiliary data on a constant argument. ----
 
 void *aiq_get_auxdata(sqlite3_context *ctx, int argument) { return sqlite3_get_auxdata(ctx, argument); }
@@ -215,9 +102,9 @@ int aiq_interrupted(sqlite3 *db) {
     return (rc & 0xff) == SQLITE_INTERRUPT;
 }
 
-// ---- Stream tables: eponymous table-valued functions whose rows Swift produces one at a time. ----
-// The schema's last `argumentCount` columns are HIDDEN arguments; Swift gets the ones given (a bit mask says
-// which) when a scan starts and then yields rows until it says the end is reached.
+// ---- The one virtual-table module: eponymous tables whose rows Swift produces one at a time. ----
+// The schema's last `argumentCount` columns are HIDDEN arguments (none for a listing); Swift gets the ones given
+// (a bit mask says which) when a scan starts and then yields rows until it says the end is reached.
 
 typedef struct {
     sqlite3_vtab base;
@@ -237,6 +124,7 @@ typedef struct {
     void *pApp;
     int firstArgument;
     int argumentCount;
+    int directOnly;
     aiq_destroy_fn xDestroy;
 } StreamModuleData;
 
@@ -247,7 +135,7 @@ static int streamConnect(sqlite3 *db, void *pAux, int argc, const char *const *a
     int rc = sqlite3_declare_vtab(db, data->schema);
     if (rc != SQLITE_OK) return rc;
     // Like the network functions: never from views, triggers or schema of an untrusted database file.
-    sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+    if (data->directOnly) sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
     StreamTable *table = sqlite3_malloc(sizeof(StreamTable));
     if (!table) return SQLITE_NOMEM;
     memset(table, 0, sizeof(*table));
@@ -356,13 +244,14 @@ static sqlite3_module streamModule = {
 };
 
 int aiq_create_stream_table(sqlite3 *db, const char *name, const char *schema, int firstArgument, int argumentCount,
-                            void *pApp, aiq_destroy_fn xDestroy) {
+                            int directOnly, void *pApp, aiq_destroy_fn xDestroy) {
     StreamModuleData *data = sqlite3_malloc(sizeof(StreamModuleData));
     if (!data) return SQLITE_NOMEM;
     data->schema = sqlite3_mprintf("%s", schema);
     data->pApp = pApp;
     data->firstArgument = firstArgument;
     data->argumentCount = argumentCount;
+    data->directOnly = directOnly;
     data->xDestroy = xDestroy;
     return sqlite3_create_module_v2(db, name, &streamModule, data, streamModuleDestroy);
 }

@@ -8,10 +8,10 @@ import Testing
         Endpoint(name: "e", task: task, provider: provider, model: model, url: "http://h/v1", apiKey: .none, source: "test")
     }
 
-    func body(_ endpoint: Endpoint, _ input: ModelInput, _ configure: (inout QueryOptions) -> Void = { _ in }) throws -> String {
-        var options = QueryOptions()
+    func body(_ endpoint: Endpoint, _ input: ModelInput, _ configure: (inout RequestOptions) -> Void = { _ in }) throws -> String {
+        var options = RequestOptions()
         configure(&options)
-        return try RequestBuilder.body(endpoint: endpoint, task: endpoint.task ?? .chat, input: input, options: options).serialized()
+        return try endpoint.provider.implementation.body(for: input, task: endpoint.task ?? .chat, endpoint: endpoint, options: options).serialized()
     }
 
     @Test func openAIBodies() throws {
@@ -57,9 +57,9 @@ import Testing
         #expect(throws: AIQueryError.self) { try body(endpoint(.openai, .embeddings), .json(.object([("text", .string("x"))]))) }
     }
 
-    func parse(_ endpoint: Endpoint, _ json: String, status: Int = 200) throws -> ModelOutput {
-        try ResponseParser.output(
-            endpoint: endpoint, task: endpoint.task ?? .chat, response: HTTPResponse(status: status, body: Array(json.utf8)), url: "u")
+    func parse(_ endpoint: Endpoint, _ json: String) throws -> ModelOutput {
+        let parsed = try JSONValue.parse(json)
+        return try endpoint.provider.implementation.response(from: parsed, endpoint: endpoint, task: endpoint.task ?? .chat).output
     }
 
     @Test func parsesEachTask() throws {
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func malformedResponsesAreRowErrors() {
-        for json in ["<html>", #"{"choices":[]}"#, #"{"choices":[{"message":{"content":null}}]}"#] {
+        for json in [#"{"choices":[]}"#, #"{"choices":[{"message":{"content":null}}]}"#, #"{"choices":[{"message":{"refusal":"no"}}]}"#] {
             do {
                 _ = try parse(endpoint(.openai, .chat), json)
                 Issue.record("expected an error for \(json)")
@@ -89,7 +89,7 @@ import Testing
 
     @Test func errorSummariesForEachProvider() {
         func summary(_ status: Int, _ body: String) -> String {
-            ResponseParser.httpErrorSummary(HTTPResponse(status: status, body: Array(body.utf8)))
+            UpstreamError.summary(HTTPResponse(status: status, body: Array(body.utf8)), redactor: Redactor(secrets: [])).text
         }
         #expect(summary(404, #"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"gone"}"#) == "HTTP 404 RESOURCE_DOES_NOT_EXIST: gone")
         #expect(summary(401, #"{"error":{"message":"bad key","code":"invalid_api_key"}}"#) == "HTTP 401 invalid_api_key: bad key")

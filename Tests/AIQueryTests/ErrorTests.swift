@@ -81,7 +81,7 @@ struct ErrorTests {
         )
         #expect(
             try shell.error(withEndpoint(#"SELECT ai_query('llm', 'x', 'modelParameters', '{"max_tokens":"lots"}');"#))
-                == #"ai_query: modelParameters: "max_tokens" must be a positive integer, got "lots" (AI_FUNCTION_INVALID_MODEL_PARAMETERS.INVALID_NUMERIC_PARAMETER)"#
+                == #"ai_query: modelParameters: "max_tokens" must be a positive integer (at most 10^9), got "lots" (AI_FUNCTION_INVALID_MODEL_PARAMETERS.INVALID_NUMERIC_PARAMETER)"#
         )
         #expect(
             try shell.error(withEndpoint("SELECT ai_query('llm', 'x', 'returnType', 'ARRAY<WIDGET>');"))

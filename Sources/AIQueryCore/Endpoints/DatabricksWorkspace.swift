@@ -14,8 +14,33 @@ public struct DatabricksWorkspace: Sendable, Equatable {
     /// Where the settings came from, for ai_endpoints and error messages (never the secret).
     public var origin: String
 
+    private struct Remembered {
+        var environment: [String?]
+        var stamp: [Int]?
+        var result: Result<DatabricksWorkspace?, AIQueryError>
+    }
+    private static let remembered = Mutex<Remembered?>(nil)
+    private static let variables = [
+        "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET",
+        "DATABRICKS_CONFIG_FILE",
+    ]
+
+    /// The workspace as `resolve` finds it, read again only when the environment or the config file changed (one
+    /// `stat`): statements ask once each, and rows and HTTP attempts use what their statement found.
+    public static func current() throws(AIQueryError) -> DatabricksWorkspace? {
+        let environment = variables.map(System.environment)
+        let path = System.expandingTilde(environment[5] ?? "~/.databrickscfg")
+        let stamp = System.fileStamp(path)
+        if let known = remembered.withLock({ $0 }), known.environment == environment, known.stamp == stamp {
+            return try known.result.get()
+        }
+        let result = Result { () throws(AIQueryError) in try resolve() }
+        remembered.withLock { $0 = Remembered(environment: environment, stamp: stamp, result: result) }
+        return try result.get()
+    }
+
     /// The workspace from the environment or the config file, nil when none is configured.
-    public static func resolve() throws -> DatabricksWorkspace? {
+    public static func resolve() throws(AIQueryError) -> DatabricksWorkspace? {
         let env = System.environment
         let profileName = env("DATABRICKS_CONFIG_PROFILE")
         if profileName == nil, let host = env("DATABRICKS_HOST"), !host.isEmpty {
@@ -27,23 +52,23 @@ public struct DatabricksWorkspace: Sendable, Equatable {
                     host: normalizeHost(host), credential: .oauth(clientID: id, clientSecret: secret), origin: "environment")
             }
             throw AIQueryError(
-                "DATABRICKS_HOST is set but no credentials: set DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET")
+                .missingCredentials, "DATABRICKS_HOST is set but no credentials: set DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET")
         }
         let path = System.expandingTilde(env("DATABRICKS_CONFIG_FILE") ?? "~/.databrickscfg")
         guard let bytes = System.readFile(path) else {
             if let profileName {
-                throw AIQueryError("DATABRICKS_CONFIG_PROFILE is '\(profileName)' but \(path) cannot be read")
+                throw AIQueryError(.invalidConfiguration, "DATABRICKS_CONFIG_PROFILE is '\(profileName)' but \(path) cannot be read")
             }
             return nil
         }
         let sections = parseINI(String(decoding: bytes, as: UTF8.self))
         let wanted = profileName ?? sections["__settings__"]?["default_profile"] ?? "DEFAULT"
         guard let profile = sections[wanted] else {
-            if profileName != nil { throw AIQueryError("\(path) has no [\(wanted)] profile") }
+            if profileName != nil { throw AIQueryError(.invalidConfiguration, "\(path) has no [\(wanted)] profile") }
             return nil
         }
         guard let host = profile["host"], !host.isEmpty else {
-            throw AIQueryError("profile [\(wanted)] in \(path) has no host")
+            throw AIQueryError(.invalidConfiguration, "profile [\(wanted)] in \(path) has no host")
         }
         let origin = "\(path) [\(wanted)]"
         if let token = profile["token"], !token.isEmpty {
@@ -52,7 +77,7 @@ public struct DatabricksWorkspace: Sendable, Equatable {
         if let id = profile["client_id"], let secret = profile["client_secret"] {
             return DatabricksWorkspace(host: normalizeHost(host), credential: .oauth(clientID: id, clientSecret: secret), origin: origin)
         }
-        throw AIQueryError("profile [\(wanted)] in \(path) has no token (or client_id and client_secret)")
+        throw AIQueryError(.missingCredentials, "profile [\(wanted)] in \(path) has no token (or client_id and client_secret)")
     }
 
     /// As the SDK does: add https:// when there is no scheme, drop a trailing slash and a default :443.
@@ -90,23 +115,27 @@ public final class DatabricksAuthenticator: Sendable {
     private struct CachedToken { var value: String; var expires: Double }
     private let tokens = Mutex<[String: CachedToken]>([:])
 
-    public func authorization(for workspace: DatabricksWorkspace, transport: HTTPTransport) throws -> String {
+    /// The bearer token for the workspace: its personal access token, or an OAuth token fetched with the client
+    /// id and secret and reused until 40 s before it expires.
+    public func token(for workspace: DatabricksWorkspace, transport: HTTPTransport, isCancelled: (@Sendable () -> Bool)? = nil) throws(AIQueryError) -> String {
         switch workspace.credential {
         case .token(let token):
-            return "Bearer \(token)"
+            return token
         case .oauth(let clientID, let clientSecret):
             let cacheKey = workspace.host + "\u{0}" + clientID
             let now = System.monotonicSeconds()
             if let cached = tokens.withLock({ $0[cacheKey] }), cached.expires - 40 > now { return cached.value }
-            let fresh = try fetchToken(workspace: workspace, clientID: clientID, clientSecret: clientSecret, transport: transport)
+            let fresh = try fetchToken(
+                workspace: workspace, clientID: clientID, clientSecret: clientSecret, transport: transport, isCancelled: isCancelled)
             tokens.withLock { $0[cacheKey] = fresh }
             return fresh.value
         }
     }
 
     private func fetchToken(
-        workspace: DatabricksWorkspace, clientID: String, clientSecret: String, transport: HTTPTransport
-    ) throws -> CachedToken {
+        workspace: DatabricksWorkspace, clientID: String, clientSecret: String, transport: HTTPTransport,
+        isCancelled: (@Sendable () -> Bool)?
+    ) throws(AIQueryError) -> CachedToken {
         let url = workspace.host + "/oidc/v1/token"
         let basic = Base64.encode(Array("\(clientID):\(clientSecret)".utf8))
         let request = HTTPRequest(
@@ -116,22 +145,25 @@ public final class DatabricksAuthenticator: Sendable {
         let started = System.monotonicSeconds()
         let response: HTTPResponse
         do {
-            response = try transport.send(request)
+            response = try transport.send(request, isCancelled: isCancelled)
         } catch {
-            throw AIQueryError("could not get an OAuth token from \(url): \(error.message)")
+            if error.kind == .cancelled { throw CallControl.cancelledError }
+            throw AIQueryError(.unreachable, "could not get an OAuth token from \(url): \(error.message)")
         }
         let json = try? JSONValue.parse(bytes: response.body)
-        guard response.status == 200, let token = json?["access_token"]?.stringValue,
-            let type = json?["token_type"]?.stringValue
+        guard response.status == 200, let token = json?["access_token"]?.stringValue, !token.isEmpty,
+            json?["token_type"]?.stringValue?.lowercased() == "bearer"
         else {
             let code = json?["error"]?.stringValue ?? json?["errorCode"]?.stringValue ?? "HTTP \(response.status)"
             let detail = json?["error_description"]?.stringValue ?? json?["errorSummary"]?.stringValue ?? ""
+            let redactor = Redactor(secrets: [clientSecret])
             throw AIQueryError(
-                "OAuth token request to \(url) failed: \(code)\(detail.isEmpty ? "" : ": \(detail)"); check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET"
+                .missingCredentials, redactor.redact("OAuth token request to \(url) failed: \(code)\(detail.isEmpty ? "" : ": \(detail)"); check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET")
             )
         }
-        let lifetime = json?["expires_in"]?.doubleValue ?? 3600
-        return CachedToken(value: "\(type) \(token)", expires: started + lifetime)
+        // Bounded: an upstream's `expires_in` of 1e300 must not mean "forever".
+        let lifetime = min(max(json?["expires_in"]?.doubleValue ?? 3600, 0), 86_400)
+        return CachedToken(value: token, expires: started + lifetime)
     }
 }
 

@@ -81,13 +81,9 @@ public struct Endpoint: Sendable {
     /// Where the definition came from: `session`, `config:<path>` or `databricks`.
     public var source: String
     public var limit: EndpointLimit?
-    /// Retry settings from the definition (`max_retries`, `timeout`, `deadline`); call options override them.
-    public var maxRetries: Int?
-    public var timeout: Double?
-    public var deadline: Double?
-    /// Requests in flight at once and embedding inputs per request for ai_query_rows (`concurrency`, `batch_size`).
-    public var concurrency: Int?
-    public var batchSize: Int?
+    /// Settings from the definition (`max_retries`, `timeout`, `deadline`, `concurrency`, `batch_size`); call
+    /// options and ai_config override them.
+    public var settings = SettingLayer()
     /// Dollars per million tokens, for the cost column of ai_usage.
     public var price: UsageLedger.Price?
     /// What to tell the user when nothing listens at `url` (the built-in local-gemma: how to start it).
@@ -114,24 +110,6 @@ public struct Endpoint: Sendable {
 
     /// The URL requests are posted to.
     public func invocationURL(task: EndpointTask) -> String {
-        switch provider {
-        case .databricks:
-            return "\(url)/serving-endpoints/\(model ?? name)/invocations"
-        case .anthropic:
-            return url.hasSuffix("/v1") ? "\(url)/messages" : "\(url)/v1/messages"
-        case .local:
-            return "in-process \(model ?? name)"
-        case .openai:
-            let path: String
-            switch task {
-            case .chat, .custom: path = "chat/completions"
-            case .completions: path = "completions"
-            case .embeddings: path = "embeddings"
-            }
-            if let deployment = azureDeployment {
-                return "\(url)/openai/deployments/\(deployment)/\(path)?api-version=\(azureAPIVersion ?? "2024-10-21")"
-            }
-            return "\(url)/\(path)"
-        }
+        provider.implementation.url(for: self, task: task)
     }
 }

@@ -24,11 +24,11 @@ public final class EndpointResolver: Sendable {
         return session.withLock { $0.removeValue(forKey: name) } != nil
     }
 
-    public func resolve(_ name: String) throws -> Endpoint {
+    public func resolve(_ name: String) throws(AIQueryError) -> Endpoint {
         if let endpoint = session.withLock({ $0[name] }) { return endpoint }
         if let endpoint = try ConfigFile.shared.endpoints().first(where: { $0.name == name }) { return endpoint }
         if let endpoint = LocalModels.builtIn.first(where: { $0.name == name }) { return endpoint }
-        if let workspace = try DatabricksWorkspace.resolve() {
+        if let workspace = try DatabricksWorkspace.current() {
             var endpoint = Endpoint(
                 name: name, task: nil, provider: .databricks, model: name, url: workspace.host,
                 apiKey: .databricksWorkspace, source: "databricks")
@@ -36,7 +36,7 @@ public final class EndpointResolver: Sendable {
             return endpoint
         }
         throw AIQueryError(
-            "unknown endpoint '\(name)': register it with ai_endpoint_set('\(name)', '{\"provider\":\"openai\",\"task\":\"chat\",\"model\":\"…\",\"url\":\"http://…/v1\"}'), add it to \(ConfigFile.path) (AIQUERY_CONFIG), or set DATABRICKS_HOST and DATABRICKS_TOKEN to use a Databricks workspace"
+            .unknownEndpoint, "unknown endpoint '\(name)': register it with ai_endpoint_set('\(name)', '{\"provider\":\"openai\",\"task\":\"chat\",\"model\":\"…\",\"url\":\"http://…/v1\"}'), add it to \(ConfigFile.path) (AIQUERY_CONFIG), or set DATABRICKS_HOST and DATABRICKS_TOKEN to use a Databricks workspace"
         )
     }
 
@@ -45,13 +45,13 @@ public final class EndpointResolver: Sendable {
     }
 
     /// Everything that can be listed: session endpoints, the file's, and workspace endpoints already used.
-    public func listing() throws -> [Endpoint] {
+    public func listing() throws(AIQueryError) -> [Endpoint] {
         var result = sessionOrder.withLock { $0 }.compactMap { name in session.withLock { $0[name] } }
         let sessionNames = Set(result.map(\.name))
         result += try ConfigFile.shared.endpoints().filter { !sessionNames.contains($0.name) }
         let defined = Set(result.map(\.name))
         result += LocalModels.builtIn.filter { !defined.contains($0.name) }
-        if let workspace = try? DatabricksWorkspace.resolve() {
+        if let workspace = try? DatabricksWorkspace.current() {
             let known = Set(result.map(\.name))
             let remembered = Self.workspaceTasks.withLock { $0 }.compactMap { key, task -> Endpoint? in
                 guard let (host, name) = key.splitOnce("\u{0}"), host == workspace.host, !known.contains(name) else { return nil }

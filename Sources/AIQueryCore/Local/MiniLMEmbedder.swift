@@ -29,15 +29,15 @@ public final class MiniLMEmbedder: Sendable {
         let folder: String
         if let directory { folder = directory } else { folder = try LocalModelLocator.modelDirectory() }
         guard let vocabulary = System.readFile(folder + "/vocab.txt") else {
-            throw AIQueryError("cannot read \(folder)/vocab.txt")
+            throw AIQueryError(.invalidConfiguration, "cannot read \(folder)/vocab.txt")
         }
         if let failure = aiq_blas_load() {
-            throw AIQueryError("the local embedder needs OpenBLAS: " + String(cString: failure))
+            throw AIQueryError(.invalidConfiguration, "the local embedder needs OpenBLAS: " + String(cString: failure))
         }
         let tokenizer = try WordPieceTokenizer(vocabularyText: vocabulary, maxTokens: maxTokens)
         let weights = try BertWeights(SafeTensorsFile(path: folder + "/model.safetensors"))
         guard tokenizer.vocabulary.values.allSatisfy({ Int($0) < weights.vocabularySize }) else {
-            throw AIQueryError("\(folder)/vocab.txt does not match model.safetensors (\(weights.vocabularySize) embeddings)")
+            throw AIQueryError(.invalidConfiguration, "\(folder)/vocab.txt does not match model.safetensors (\(weights.vocabularySize) embeddings)")
         }
         let encoder = BertEncoder(weights: weights)
         return MiniLMEmbedder(modelDirectory: folder, tokenizer: tokenizer, encoder: encoder)

@@ -22,13 +22,13 @@ final class SafeTensorsFile {
     init(path: String) throws(AIQueryError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw AIQueryError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw AIQueryError(.invalidConfiguration, "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size >= 8 else { throw AIQueryError("\(path) is not a safetensors file") }
+        guard fstat(fd, &info) == 0, info.st_size >= 8 else { throw AIQueryError(.invalidConfiguration, "\(path) is not a safetensors file") }
         let size = Int(info.st_size)
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw AIQueryError("cannot map \(path): \(String(cString: strerror(errno)))")
+            throw AIQueryError(.invalidConfiguration, "cannot map \(path): \(String(cString: strerror(errno)))")
         }
         base = UnsafeRawPointer(mapped)
         mappedSize = size
@@ -37,7 +37,7 @@ final class SafeTensorsFile {
         for i in 0..<8 { headerLength |= Int(base.load(fromByteOffset: i, as: UInt8.self)) << (8 * i) }
         guard headerLength > 1, headerLength <= size - 8 else {
             munmap(mapped, size)
-            throw AIQueryError("\(path) has a bad safetensors header length")
+            throw AIQueryError(.invalidConfiguration, "\(path) has a bad safetensors header length")
         }
         dataStart = 8 + headerLength
         let headerBytes = Array(UnsafeRawBufferPointer(start: base + 8, count: headerLength))
@@ -56,16 +56,16 @@ final class SafeTensorsFile {
     ) throws(AIQueryError) -> [String: TensorInfo] {
         let header: JSONValue
         do { header = try JSONValue.parse(bytes: bytes) } catch {
-            throw AIQueryError("\(path): bad safetensors header: \(error)")
+            throw AIQueryError(.invalidConfiguration, "\(path): bad safetensors header: \(error)")
         }
-        guard let members = header.objectValue else { throw AIQueryError("\(path): safetensors header is not an object") }
+        guard let members = header.objectValue else { throw AIQueryError(.invalidConfiguration, "\(path): safetensors header is not an object") }
         var tensors: [String: TensorInfo] = [:]
         for (name, entry) in members where name != "__metadata__" {
             guard let dtype = entry["dtype"]?.stringValue,
                   let shape = entry["shape"]?.arrayValue?.compactMap({ $0.int64Value }).map({ Int($0) }),
                   let offsets = entry["data_offsets"]?.arrayValue?.compactMap({ $0.int64Value }), offsets.count == 2,
                   offsets[0] >= 0, offsets[0] <= offsets[1], Int(offsets[1]) <= dataSize
-            else { throw AIQueryError("\(path): bad safetensors entry for \(name)") }
+            else { throw AIQueryError(.invalidConfiguration, "\(path): bad safetensors entry for \(name)") }
             tensors[name] = TensorInfo(dtype: dtype, shape: shape, begin: Int(offsets[0]), end: Int(offsets[1]))
         }
         return tensors
@@ -73,9 +73,9 @@ final class SafeTensorsFile {
 
     /// Copies tensor `name` as Float32 into `destination`, checking its shape; F16 and BF16 are widened.
     func copy(_ name: String, shape expected: [Int], into destination: UnsafeMutablePointer<Float>) throws(AIQueryError) {
-        guard let tensor = tensors[name] else { throw AIQueryError("\(path): tensor \(name) is missing") }
+        guard let tensor = tensors[name] else { throw AIQueryError(.invalidConfiguration, "\(path): tensor \(name) is missing") }
         guard tensor.shape == expected else {
-            throw AIQueryError("\(path): tensor \(name) has shape \(tensor.shape), expected \(expected)")
+            throw AIQueryError(.invalidConfiguration, "\(path): tensor \(name) has shape \(tensor.shape), expected \(expected)")
         }
         let count = expected.reduce(1, *)
         let source = base + dataStart + tensor.begin
@@ -96,7 +96,7 @@ final class SafeTensorsFile {
         case "F64" where byteCount == count * 8:
             for i in 0..<count { destination[i] = Float(source.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
         default:
-            throw AIQueryError("\(path): tensor \(name) has unsupported dtype \(tensor.dtype) or a wrong size")
+            throw AIQueryError(.invalidConfiguration, "\(path): tensor \(name) has unsupported dtype \(tensor.dtype) or a wrong size")
         }
     }
 

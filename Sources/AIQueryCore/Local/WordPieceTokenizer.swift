@@ -41,7 +41,7 @@ struct WordPieceTokenizer: Sendable {
             lineStart = i + 1
         }
         guard let unknown = vocabulary["[UNK]"], let cls = vocabulary["[CLS]"], let sep = vocabulary["[SEP]"] else {
-            throw AIQueryError("vocab.txt lacks [UNK], [CLS] or [SEP]")
+            throw AIQueryError(.invalidConfiguration, "vocab.txt lacks [UNK], [CLS] or [SEP]")
         }
         self.vocabulary = vocabulary
         self.unknownID = unknown

@@ -1,3 +1,5 @@
+// Once a file of this module imports Dispatch, pthread_attr_t's initializer is found through CDispatch (MemberImportVisibility).
+import CDispatch
 import Glibc
 
 /// Threads for blocking network calls, so SQLite's thread can keep many requests in flight. It grows to the

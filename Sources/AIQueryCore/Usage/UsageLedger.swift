@@ -36,19 +36,15 @@ public final class UsageLedger: Sendable {
         }
     }
 
-    public func recordRow(endpoint: String, cacheHit: Bool, failed: Bool) {
-        recordRows(endpoint: endpoint, count: 1, cacheHits: cacheHit ? 1 : 0, errors: failed ? 1 : 0)
-    }
-
     public func recordRows(endpoint: String, count: Int, cacheHits: Int, errors: Int) {
         update(endpoint) { $0.counts.addRows(count, cacheHits: cacheHits, errors: errors) }
     }
 
     /// One HTTP attempt that got an answer or failed.
-    public func recordCall(endpoint: String, isRetry: Bool, seconds: Double, inputTokens: Int, outputTokens: Int) {
+    public func recordCall(endpoint: String, isRetry: Bool, seconds: Double, usage: TokenUsage?) {
         update(endpoint) {
             $0.counts.addCall(isRetry: isRetry)
-            $0.counts.addTokens(input: inputTokens, output: outputTokens)
+            if let usage { $0.counts.addTokens(input: usage.input, output: usage.output) }
             $0.latency.record(seconds)
         }
     }

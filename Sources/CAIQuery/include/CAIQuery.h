@@ -34,8 +34,6 @@ typedef void (*aiq_destroy_fn)(void *);
 
 int aiq_create_function(sqlite3 *db, const char *name, int nArg, int flags, void *pApp, aiq_scalar_fn xFunc,
                         aiq_destroy_fn xDestroy);
-/// Registers an eponymous read-only table whose rows come from the aiq_swift_rowset_* callbacks.
-int aiq_create_rowset_table(sqlite3 *db, const char *name, const char *schema, void *pApp, aiq_destroy_fn xDestroy);
 void aiq_set_error_message(char **pzErrMsg, const char *message);
 
 void *aiq_user_data(sqlite3_context *ctx);
@@ -90,17 +88,14 @@ int aiq_stmt_readonly(sqlite3_stmt *stmt);
 /// 1 when sqlite3_interrupt was called on the connection (Ctrl-C in the shell); only on the connection's thread.
 int aiq_interrupted(sqlite3 *db);
 
-/// Registers an eponymous table-valued function whose rows come one at a time from aiq_swift_stream_*.
-/// Columns firstArgument ..< firstArgument + argumentCount of the schema are its HIDDEN arguments.
+/// Registers an eponymous table whose rows come one at a time from aiq_swift_stream_*. Columns
+/// firstArgument ..< firstArgument + argumentCount of the schema are its HIDDEN arguments; directOnly keeps it out
+/// of views, triggers and schema.
 int aiq_create_stream_table(sqlite3 *db, const char *name, const char *schema, int firstArgument, int argumentCount,
-                            void *pApp, aiq_destroy_fn xDestroy);
+                            int directOnly, void *pApp, aiq_destroy_fn xDestroy);
 
-// Implemented in Swift (@_cdecl): registration and the rowset tables' data.
+// Implemented in Swift (@_cdecl): registration and the tables' rows.
 int aiq_swift_register(sqlite3 *db, char **pzErrMsg);
-void *aiq_swift_rowset_open(void *pApp, char **pzErr);
-int aiq_swift_rowset_count(void *rowset);
-void aiq_swift_rowset_cell(void *rowset, int row, int column, sqlite3_context *ctx);
-void aiq_swift_rowset_close(void *rowset);
 void *aiq_swift_stream_open(void *pApp, sqlite3 *db, int given, int argc, sqlite3_value **argv, char **pzErr);
 int aiq_swift_stream_next(void *stream, char **pzErr);
 int aiq_swift_stream_eof(void *stream);

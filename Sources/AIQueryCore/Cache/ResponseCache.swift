@@ -8,30 +8,23 @@ public enum CacheMode: String, Sendable, CaseIterable {
     case refresh
     /// Cache only: a miss is an error, the endpoint is never called (reproducible and offline runs).
     case replay
+
+    var reads: Bool { self == .on || self == .replay }
+    var writes: Bool { self == .on || self == .refresh }
 }
 
-/// Persistent storage of answers by request key. Implemented over the host's SQLite by the SQL layer.
+/// Persistent storage of whole answers by request key.
 public protocol ResponseStore: AnyObject, Sendable {
-    /// The stored answer, unless older than `maxAge` seconds.
-    func lookup(key: [UInt8], maxAge: Double?) throws -> ModelOutput?
-    func store(key: [UInt8], endpoint: String, output: ModelOutput) throws
-}
-
-/// The cache settings of one call.
-public struct CachePolicy: Sendable {
-    public var mode: CacheMode = .on
-    /// Entries older than this many seconds count as misses.
-    public var ttl: Double?
-    public var store: (any ResponseStore)?
-
-    public init(mode: CacheMode = .on, ttl: Double? = nil, store: (any ResponseStore)? = nil) {
-        self.mode = mode
-        self.ttl = ttl
-        self.store = store
-    }
+    /// The stored answer, unless older than `maxAge` seconds. The raw body is read only when asked for: a SQL
+    /// cache hit needs the output alone.
+    func lookup(key: [UInt8], maxAge: Double?, includeRaw: Bool) throws(AIQueryError) -> ModelResponse?
+    func store(key: [UInt8], endpoint: String, response: ModelResponse) throws(AIQueryError)
 }
 
 public enum CacheKey {
+    /// Entries written under an older layout are never read: their keys start differently, so they are misses.
+    static let version = "v2"
+
     /// SHA-256 of everything that determines the answer: provider, base URL, model, task and the full body with
     /// sorted keys (so parameter order doesn't matter). Never the API key. The first 128 bits are kept: a
     /// smaller index, and an accidental collision stays out of reach (birthday bound 2⁶⁴ entries).
@@ -39,8 +32,7 @@ public enum CacheKey {
         var material: [UInt8] = []
         material.reserveCapacity(256)
         for part in [
-            "v1", endpoint.provider.rawValue, endpoint.url, endpoint.model ?? endpoint.name,
-            endpoint.azureDeployment ?? "", task.rawValue,
+            version, endpoint.provider.rawValue, endpoint.url, endpoint.model ?? endpoint.name, endpoint.azureDeployment ?? "", task.rawValue,
         ] {
             material.append(contentsOf: part.utf8)
             material.append(0x0A)

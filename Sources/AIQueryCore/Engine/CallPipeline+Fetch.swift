@@ -1,0 +1,63 @@
+/// Asking the endpoint: one request per call, embeddings in batches, in-process models without HTTP.
+extension CallPipeline {
+    /// One answer per call, in order. Safe on any thread. Calls of one batch must all be batchable; a batch the
+    /// endpoint refuses for what it carries is split in halves down to single calls, so only the calls at fault
+    /// fail; any other failure (the endpoint down after every retry, Ctrl-C, the budget) is every call's error.
+    public func fetch(_ calls: [PreparedCall], plan: CallPlan, control: CallControl) -> [Result<ModelResponse, AIQueryError>] {
+        if let model = plan.provider.inProcess {
+            return runInProcess(model, calls, plan: plan, control: control)
+        }
+        guard calls.count > 1 else {
+            return calls.map { call in Result { () throws(AIQueryError) in try fetchOne(call, plan: plan, control: control) } }
+        }
+        do {
+            return try fetchBatch(calls, plan: plan, control: control).map { .success($0) }
+        } catch where UpstreamError.isRefusal(error) {
+            let half = calls.count / 2
+            return fetch(Array(calls[..<half]), plan: plan, control: control) + fetch(Array(calls[half...]), plan: plan, control: control)
+        } catch {
+            return calls.map { _ in .failure(error) }
+        }
+    }
+
+    func fetchOne(_ call: PreparedCall, plan: CallPlan, control: CallControl) throws(AIQueryError) -> ModelResponse {
+        let task = try plan.task(control: control)
+        let exchange = try send(call.body, plan: plan, control: control)
+        var response = try plan.provider.response(from: try exchange.json(plan: plan), endpoint: plan.endpoint, task: task)
+        response.usage = exchange.usage
+        response.raw = exchange.redactor.redact(exchange.response.body)
+        return response
+    }
+
+    func fetchBatch(_ calls: [PreparedCall], plan: CallPlan, control: CallControl) throws(AIQueryError) -> [ModelResponse] {
+        let texts: [JSONValue] = calls.map { call in
+            if case .text(let text) = call.input { return .string(text) }
+            return .null
+        }
+        let exchange = try send(calls[0].body.setting("input", .array(texts)), plan: plan, control: control)
+        let vectors = try plan.provider.embeddings(from: try exchange.json(plan: plan), count: calls.count, endpoint: plan.endpoint)
+        return vectors.map { ModelResponse(output: .embedding($0)) }
+    }
+
+    func runInProcess(
+        _ model: any InProcessModel, _ calls: [PreparedCall], plan: CallPlan, control: CallControl
+    ) -> [Result<ModelResponse, AIQueryError>] {
+        do {
+            try control.checkCancelled()
+            try plan.tally.beginCall(isRetry: false)
+            let texts = calls.map { call -> String in
+                if case .text(let text) = call.input { return text }
+                return ""
+            }
+            let started = System.monotonicSeconds()
+            let (vectors, tokens) = try model.embed(texts, endpoint: plan.endpoint)
+            let usage = TokenUsage(input: tokens, output: 0)
+            UsageLedger.shared.recordCall(
+                endpoint: plan.endpoint.name, isRetry: false, seconds: System.monotonicSeconds() - started, usage: usage)
+            plan.tally.addTokens(usage)
+            return vectors.map { .success(ModelResponse(output: .embedding($0))) }
+        } catch {
+            return calls.map { _ in .failure(error) }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Synchronization
+
+/// Everything a statement decides once, before its first row: the endpoint, its provider and task, the request
+/// options, the layered settings, the cache, the budget and the rate limiter. Rows then only prepare their body.
+/// The task lookup and the credentials are found on first need (a statement answered from the cache needs
+/// neither) and then kept for the statement.
+public final class CallPlan: Sendable {
+    public let endpoint: Endpoint
+    public let provider: any Provider
+    public let options: RequestOptions
+    public let settings: ResolvedSettings
+    public let cacheMode: CacheMode
+    /// nil when the cache is off for this statement.
+    public let store: (any ResponseStore)?
+    public let tally: StatementTally
+    public let memo = StatementMemo()
+    let limiter: EndpointLimiter?
+    let transport: HTTPTransport
+    private let knownTask: Mutex<EndpointTask?>
+    private let knownCredential = Mutex<CallCredential?>(nil)
+
+    public init(
+        endpoint: Endpoint, options: RequestOptions, settings: ResolvedSettings, store: (any ResponseStore)?,
+        transport: HTTPTransport = .shared
+    ) throws(AIQueryError) {
+        self.endpoint = endpoint
+        provider = endpoint.provider.implementation
+        self.options = options
+        self.settings = settings
+        cacheMode = settings.cacheMode
+        if cacheMode == .replay, store == nil {
+            throw AIQueryError(.invalidConfiguration, "cache mode replay needs the cache, but AIQUERY_CACHE is off")
+        }
+        self.store = cacheMode == .off ? nil : store
+        tally = StatementTally(endpoint: endpoint.name, maxCalls: settings.count(.maxCalls), maxTokens: settings.count(.maxTokens))
+        limiter = LimiterRegistry.shared.limiter(for: endpoint)
+        self.transport = transport
+        knownTask = Mutex(endpoint.task ?? (endpoint.provider == .databricks ? nil : .chat))
+        if let price = endpoint.price { UsageLedger.shared.setPrice(endpoint: endpoint.name, price) }
+    }
+
+    /// Requests in flight at once for many rows (ai_query_rows).
+    public var concurrency: Int { settings.count(.concurrency) ?? 16 }
+    /// Embedding inputs per request for many rows.
+    public var batchSize: Int { settings.count(.batchSize) ?? 64 }
+
+    /// The endpoint's task; a workspace endpoint's comes once from the workspace (then remembered per process).
+    public func task(control: CallControl) throws(AIQueryError) -> EndpointTask {
+        if let task = knownTask.withLock({ $0 }) { return task }
+        let secret = try credential().secret(transport: transport, isCancelled: control.isCancelled)
+        let task = try DatabricksProvider.lookUpTask(
+            of: endpoint, secret: secret, transport: transport, timeout: settings.timeout, isCancelled: control.isCancelled)
+        EndpointResolver.rememberTask(task, host: endpoint.url, name: endpoint.name)
+        knownTask.withLock { $0 = task }
+        return task
+    }
+
+    /// The body and key of one row's request.
+    public func prepare(_ input: ModelInput, control: CallControl) throws(AIQueryError) -> PreparedCall {
+        let task = try task(control: control)
+        let body = try provider.body(for: input, task: task, endpoint: endpoint, options: options)
+        var batchable = false
+        if task == .embeddings, provider.batchesEmbeddings, case .text = input { batchable = true }
+        return PreparedCall(input: input, body: body, key: CacheKey.make(endpoint: endpoint, task: task, body: body), isBatchable: batchable)
+    }
+
+    /// The exact body a call would send, with no network call at all (an unknown workspace task is taken as chat).
+    public func dryRun(_ input: ModelInput) throws(AIQueryError) -> JSONValue {
+        try provider.body(for: input, task: knownTask.withLock { $0 } ?? .chat, endpoint: endpoint, options: options)
+    }
+
+    func credential() throws(AIQueryError) -> CallCredential {
+        if let known = knownCredential.withLock({ $0 }) { return known }
+        let found = try CallCredential.resolve(for: endpoint)
+        knownCredential.withLock { $0 = found }
+        return found
+    }
+
+    /// Secrets of this plan that are known without asking for a token, for text produced before a request.
+    var redactor: Redactor {
+        (try? credential())?.redactor(sending: nil) ?? Redactor(secrets: [])
+    }
+}

@@ -1,0 +1,210 @@
+import Synchronization
+
+/// The pipeline over many calls with many in flight, answered in the order they were added. The caller's thread
+/// adds calls (answering what it can from the statement and the cache at once) and takes answers oldest first,
+/// and it alone touches the cache; worker threads only fetch. At most `concurrency` requests are in flight,
+/// identical requests are asked once, and embeddings go in batches of up to `batchSize` inputs.
+///
+/// Each call carries a `Tag` the caller gets back with its answer (a row's ordinal and id, say).
+public final class CallWindow<Tag, Value> {
+    private let plan: CallPlan
+    private let pipeline: CallPipeline
+    private let concurrency: Int
+    private let batchSize: Int
+    private let shape: (ModelResponse) throws(AIQueryError) -> Value
+    private let isInterrupted: () -> Bool
+    private let whileWaiting: () -> Void
+    private let shared = Shared()
+    private var entries: [Entry] = []
+    private var head = 0
+    private var batch: [Entry] = []
+    private var batchBytes = 0
+    private var leaders: [[UInt8]: Entry] = [:]
+    private var inputEnded = false
+
+    /// Bytes of text per embeddings request, whatever the batch size.
+    public static var maxBatchBytes: Int { 1 << 20 }
+
+    /// - Parameters:
+    ///   - isInterrupted: polled on the caller's thread while it waits (Ctrl-C); true stops every call.
+    ///   - whileWaiting: called on the caller's thread about every 50 ms while it waits (a progress line).
+    public init(
+        plan: CallPlan, pipeline: CallPipeline = .shared, concurrency: Int, batchSize: Int,
+        isInterrupted: @escaping () -> Bool, whileWaiting: @escaping () -> Void = {},
+        shape: @escaping (ModelResponse) throws(AIQueryError) -> Value
+    ) {
+        self.plan = plan
+        self.pipeline = pipeline
+        self.concurrency = concurrency
+        self.batchSize = batchSize
+        self.isInterrupted = isInterrupted
+        self.whileWaiting = whileWaiting
+        self.shape = shape
+    }
+
+    deinit { cancel() }
+
+    /// Calls added and not yet taken.
+    public var count: Int { entries.count - head }
+
+    /// Adds a call; nil (a NULL request) is answered nil, without a call.
+    public func add(_ call: PreparedCall?, tag: Tag) {
+        let entry = Entry(call: call, tag: tag)
+        entries.append(entry)
+        guard let call else { return }
+        if let (found, source) = pipeline.lookup(call, plan: plan) {
+            entry.result = found
+            entry.source = source
+            return
+        }
+        if let leader = leaders[call.key] {
+            entry.leader = leader
+            return
+        }
+        leaders[call.key] = entry
+        if call.isBatchable, batchSize > 1 {
+            batch.append(entry)
+            batchBytes += call.batchBytes
+            if batch.count >= batchSize || batchBytes >= Self.maxBatchBytes { flushBatch() }
+        } else {
+            shared.lock.withLock { shared.queued.append([entry]) }
+        }
+        dispatch()
+    }
+
+    /// No more calls will be added: a partial batch may go now.
+    public func endInput() {
+        inputEnded = true
+        if !batch.isEmpty { flushBatch() }
+        dispatch()
+    }
+
+    /// The oldest call's tag and answer (nil for a NULL request); nil when every call was taken. Waits as long
+    /// as it takes, and throws only when interrupted.
+    public func next() throws(AIQueryError) -> (tag: Tag, answer: Result<Value, AIQueryError>?)? {
+        guard head < entries.count else { return nil }
+        let entry = entries[head]
+        entries[head] = placeholder
+        head += 1
+        if head > 4096, head * 2 > entries.count {
+            entries.removeFirst(head)
+            head = 0
+        }
+        guard let tag = entry.tag else { return nil }
+        guard let call = entry.call else { return (tag, nil) }
+        try waitFor(entry.leader ?? entry)
+        let (result, source) = shared.lock.withLock { (entry.leader ?? entry).outcome }
+        if entry.leader == nil, leaders[call.key] === entry { leaders[call.key] = nil }
+        let answer = pipeline.complete(call, with: result, from: entry.leader == nil ? source : .statement, plan: plan, shape: shape)
+        if case .failure(let error) = answer, error.isCancellation { throw error }
+        return (tag, answer)
+    }
+
+    /// Stops every call: requests in flight are abandoned at their next check.
+    public func cancel() {
+        shared.cancelled.set()
+    }
+
+    /// What a taken slot holds until the array is compacted, so the answer it had can be freed.
+    private let placeholder = Entry(call: nil, tag: nil)
+
+    // MARK: Sending
+
+    private func flushBatch() {
+        let entries = batch
+        batch = []
+        batchBytes = 0
+        shared.lock.withLock { shared.queued.append(entries) }
+    }
+
+    /// Starts queued requests while fewer than `concurrency` are in flight.
+    private func dispatch() {
+        let shared = shared
+        let control = CallControl(isCancelled: { shared.cancelled.isSet })
+        let jobs: [[Entry]] = shared.lock.withLock {
+            var started: [[Entry]] = []
+            while shared.inFlight < concurrency, let entries = shared.nextQueued() {
+                started.append(entries)
+                shared.inFlight += 1
+            }
+            return started
+        }
+        for entries in jobs {
+            let (pipeline, plan) = (pipeline, plan)
+            let calls = entries.compactMap(\.call)
+            WorkerPool.shared.submit {
+                let results = pipeline.fetch(calls, plan: plan, control: control)
+                shared.lock.withLock {
+                    for (entry, result) in zip(entries, results) {
+                        entry.result = result
+                        entry.source = .upstream
+                    }
+                    shared.inFlight -= 1
+                    shared.lock.broadcast()
+                }
+            }
+        }
+    }
+
+    private func waitFor(_ entry: Entry) throws(AIQueryError) {
+        while true {
+            let done = shared.lock.withLock { () -> Bool in
+                if entry.result != nil { return true }
+                shared.lock.wait(seconds: 0.05)
+                return entry.result != nil
+            }
+            if done { return }
+            if isInterrupted() {
+                cancel()
+                throw CallControl.cancelledError
+            }
+            // The call may be in the unsent batch (the window filled up behind it) or waiting for a free slot.
+            if !batch.isEmpty, batch.contains(where: { $0 === entry }) { flushBatch() }
+            dispatch()
+            whileWaiting()
+        }
+    }
+
+    // MARK: State
+
+    /// One call. `result` and `source` are written under the shared lock.
+    private final class Entry: @unchecked Sendable {
+        let call: PreparedCall?
+        let tag: Tag?
+        var result: Result<ModelResponse, AIQueryError>?
+        var source = AnswerSource.upstream
+        /// An identical call earlier in the window: this one takes its answer.
+        var leader: Entry?
+
+        init(call: PreparedCall?, tag: Tag?) {
+            self.call = call
+            self.tag = tag
+        }
+
+        var outcome: (Result<ModelResponse, AIQueryError>, AnswerSource) {
+            (result ?? .failure(AIQueryError(.internalError, "no answer")), source)
+        }
+    }
+
+    /// What worker threads touch, guarded by `lock`.
+    private final class Shared: @unchecked Sendable {
+        let lock = ConditionLock()
+        let cancelled = CancellationFlag()
+        /// Requests not yet sent, oldest first from `queuedHead` (no shifting of thousands of waiting calls).
+        var queued: [[Entry]] = []
+        var queuedHead = 0
+        var inFlight = 0
+
+        /// The oldest unsent request, if any. Call with the lock held.
+        func nextQueued() -> [Entry]? {
+            guard queuedHead < queued.count else { return nil }
+            let entries = queued[queuedHead]
+            queuedHead += 1
+            if queuedHead > 1024, queuedHead * 2 > queued.count {  // amortised: each call moves at most once more
+                queued.removeFirst(queuedHead)
+                queuedHead = 0
+            }
+            return entries
+        }
+    }
+}

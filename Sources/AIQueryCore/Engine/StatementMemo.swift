@@ -1,0 +1,54 @@
+import Synchronization
+
+/// Answers a statement already received, so identical requests in it are asked once whatever the cache mode.
+/// Bounded: the oldest answers are forgotten past `maxEntries` or `maxBytes` (with the cache on, the cache still
+/// has them).
+public final class StatementMemo: Sendable {
+    public static let maxEntries = 10_000
+    public static let maxBytes = 32 << 20
+
+    private struct State {
+        var answers: [[UInt8]: ModelResponse] = [:]
+        var order: [([UInt8], Int)] = []
+        var head = 0
+        var bytes = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func answer(for key: [UInt8]) -> ModelResponse? {
+        state.withLock { $0.answers[key] }
+    }
+
+    public func remember(_ response: ModelResponse, for key: [UInt8]) {
+        let size = Self.size(of: response)
+        guard size <= Self.maxBytes else { return }
+        state.withLock { state in
+            if state.answers.updateValue(response, forKey: key) != nil { return }
+            state.order.append((key, size))
+            state.bytes += size
+            while state.order.count - state.head > Self.maxEntries || state.bytes > Self.maxBytes {
+                let (oldest, oldestSize) = state.order[state.head]
+                state.head += 1
+                state.answers[oldest] = nil
+                state.bytes -= oldestSize
+            }
+            if state.head > 1024, state.head * 2 > state.order.count {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+        }
+    }
+
+    static func size(of response: ModelResponse) -> Int {
+        let output: Int
+        switch response.output {
+        case .text(let text): output = text.utf8.count
+        case .embedding(let vector): output = vector.count * 4
+        case .json(let json): output = json.serialized().utf8.count
+        }
+        return 64 + output + (response.raw?.count ?? 0)
+    }
+}

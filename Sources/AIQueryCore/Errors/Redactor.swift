@@ -1,0 +1,106 @@
+/// Removes a request's secrets from text that came back from upstream (error bodies, raw answers), so no key ever
+/// reaches an error message, a table or the cache, even when an upstream echoes the request's headers.
+public struct Redactor: Sendable {
+    /// Secrets shorter than this are not searched for: replacing every "a" would destroy the message, and so short
+    /// a value is no secret worth the name.
+    static let shortest = 4
+    public static let mask = "[REDACTED]"
+
+    private let secrets: [String]
+
+    public init(secrets: [String]) {
+        self.secrets = secrets.filter { $0.utf8.count >= Self.shortest }.sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    public var isEmpty: Bool { secrets.isEmpty }
+
+    public func redact(_ text: String) -> String {
+        guard !secrets.isEmpty else { return text }
+        var result = text
+        for secret in secrets where result.contains(secret) {
+            result = result.replacingAll(secret, with: Self.mask)
+        }
+        return result
+    }
+
+    public func redact(_ bytes: [UInt8]) -> [UInt8] {
+        guard !secrets.isEmpty else { return bytes }
+        var result = bytes
+        for secret in secrets {
+            let needle = Array(secret.utf8)
+            guard result.containsSubsequence(needle) else { continue }
+            result = result.replacingAll(needle, with: Array(Self.mask.utf8))
+        }
+        return result
+    }
+
+    /// A URL as messages show it: a password in it (`http://user:pw@host`) becomes `***`.
+    public static func displayURL(_ url: String) -> String {
+        guard let credentials = userInfo(of: url), let colon = credentials.firstIndex(of: ":") else { return url }
+        var shown = url
+        shown.replaceSubrange(url.index(after: colon)..<credentials.endIndex, with: "***")
+        return shown
+    }
+
+    /// The password of a URL's user info, which must be redacted like a key.
+    public static func password(in url: String) -> String? {
+        guard let credentials = userInfo(of: url), let colon = credentials.firstIndex(of: ":") else { return nil }
+        let password = String(credentials[credentials.index(after: colon)...])
+        return password.isEmpty ? nil : password
+    }
+
+    /// `user:password` of `scheme://user:password@host/…`.
+    private static func userInfo(of url: String) -> Substring? {
+        guard let scheme = url.range(ofPrefix: "://") else { return nil }
+        let rest = url[scheme...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return nil }
+        return rest[..<at]
+    }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        String(decoding: Array(utf8).replacingAll(Array(target.utf8), with: Array(replacement.utf8)), as: UTF8.self)
+    }
+
+    /// The index just after the first occurrence of `marker`.
+    func range(ofPrefix marker: String) -> String.Index? {
+        var index = startIndex
+        while index < endIndex {
+            if self[index...].hasPrefix(marker) { return self.index(index, offsetBy: marker.count) }
+            index = self.index(after: index)
+        }
+        return nil
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsSubsequence(_ needle: [UInt8]) -> Bool {
+        firstIndex(of: needle, from: 0) != nil
+    }
+
+    func firstIndex(of needle: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, count >= needle.count else { return nil }
+        var index = start
+        let first = needle[0]
+        while index <= count - needle.count {
+            if self[index] == first, self[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    func replacingAll(_ needle: [UInt8], with replacement: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var index = 0
+        while let found = firstIndex(of: needle, from: index) {
+            result.append(contentsOf: self[index..<found])
+            result.append(contentsOf: replacement)
+            index = found + needle.count
+        }
+        result.append(contentsOf: self[index...])
+        return result
+    }
+}

@@ -1,0 +1,83 @@
+/// One wire format: how a request body, its URL and headers are made for a provider, and how its answers are
+/// read. Adding a provider, or translating between API dialects, is one new conforming type.
+public protocol Provider: Sendable {
+    /// The JSON body of one request, the way Databricks' ai_query builds it: the prompt becomes one user message
+    /// (chat), `prompt` (completions) or `input` (embeddings), and modelParameters are merged at the top level.
+    func body(for input: ModelInput, task: EndpointTask, endpoint: Endpoint, options: RequestOptions) throws(AIQueryError) -> JSONValue
+    /// Where requests are posted.
+    func url(for endpoint: Endpoint, task: EndpointTask) -> String
+    /// Authentication and protocol headers, given the call's secret (an API key or a workspace token).
+    func headers(for endpoint: Endpoint, secret: String?) -> [(String, String)]
+    /// The answer in a successful body (usage and the raw body are filled in by the pipeline).
+    func response(from json: JSONValue, endpoint: Endpoint, task: EndpointTask) throws(AIQueryError) -> ModelResponse
+    /// Whether several embeddings inputs can share one request (`"input": [text, …]`).
+    var batchesEmbeddings: Bool { get }
+    /// The vectors of a batched embeddings answer, in input order.
+    func embeddings(from json: JSONValue, count: Int, endpoint: Endpoint) throws(AIQueryError) -> [[Float]]
+    /// A model run inside this process instead of over HTTP; nil for HTTP providers.
+    var inProcess: (any InProcessModel)? { get }
+}
+
+extension Provider {
+    public var batchesEmbeddings: Bool { false }
+    public var inProcess: (any InProcessModel)? { nil }
+
+    public func embeddings(from json: JSONValue, count: Int, endpoint: Endpoint) throws(AIQueryError) -> [[Float]] {
+        throw AIQueryError(.internalError, "endpoint '\(endpoint.name)' cannot batch embeddings")
+    }
+}
+
+/// A model that answers in this process: no URL, no key, no retries.
+public protocol InProcessModel: Sendable {
+    /// One vector per text, in order, and the tokens they cost.
+    func embed(_ texts: [String], endpoint: Endpoint) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int)
+}
+
+extension ProviderKind {
+    /// The wire format behind this kind.
+    public var implementation: any Provider {
+        switch self {
+        case .openai: return OpenAIProvider()
+        case .databricks: return DatabricksProvider()
+        case .anthropic: return AnthropicProvider()
+        case .local: return LocalProvider()
+        }
+    }
+}
+
+/// What every provider's body shares: a JSON request body must carry the field its task needs.
+enum RequestBodies {
+    static func userMessage(_ text: String) -> JSONValue {
+        .object([("role", .string("user")), ("content", .string(text))])
+    }
+
+    static func structuredBody(_ json: JSONValue, task: EndpointTask, endpoint: Endpoint) throws(AIQueryError) -> JSONValue {
+        let field: String
+        switch task {
+        case .chat: field = "messages"
+        case .completions: field = "prompt"
+        case .embeddings: field = "input"
+        case .custom: return json
+        }
+        if task == .chat, case .array = json { return .object([("messages", json)]) }
+        guard case .object = json, json[field] != nil else {
+            throw AIQueryError(
+                "a JSON request for \(task.rawValue) endpoint '\(endpoint.name)' must be an object with '\(field)'; pass plain text to send a prompt"
+            )
+        }
+        return json
+    }
+
+    /// Text blocks joined in order; reasoning and other non-text blocks are skipped.
+    static func joinedText(_ blocks: [JSONValue]) -> String {
+        blocks.compactMap { block -> String? in
+            if let text = block.stringValue { return text }
+            guard block["type"]?.stringValue == "text" else { return nil }
+            return block["text"]?.stringValue
+        }.joined()
+    }
+
+    static func missing(_ path: String, in json: JSONValue, endpoint: Endpoint) -> AIQueryError {
+        AIQueryError(.invalidResponse, "endpoint '\(endpoint.name)' returned JSON without \(path): \(json.serialized().truncatedForMessage(200))")
+    }
+}
