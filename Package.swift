@@ -44,9 +44,16 @@ let package = Package(
                 ])
             ]
         ),
+        // A directly linked libsqlite3 behind the cache's SQLiteAPI, for executables and in-process tests. Never a
+        // dependency of the extension, which must use the host's SQLite.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "SQLiteLinked", dependencies: ["AIQueryCore", "CSQLite"], swiftSettings: swiftSettings),
+        // What both test targets share: the loopback test server and running commands.
+        .target(name: "AIQueryTestSupport", path: "Tests/AIQueryTestSupport", swiftSettings: swiftSettings),
         // Speed of the local MiniLM embedder, driven by benchmarks/minilm_speed.sh.
         .executableTarget(name: "minilm-bench", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "AIQueryCoreTests", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "AIQueryTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AIQueryCoreTests", dependencies: ["AIQueryCore", "SQLiteLinked", "AIQueryTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AIQueryTests", dependencies: ["AIQueryTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -131,6 +131,7 @@ final class QueryRows: RowStream {
 
     func close() {
         window.cancel()
+        plan.tally.flushRows()
         if let statement { aiq_finalize(statement) }
         statement = nil
         progress?.finish()

@@ -19,7 +19,10 @@ final class StatementState {
         control = CallControl(isCancelled: { interrupt.isInterrupted() })
     }
 
-    deinit { progress?.finish() }
+    deinit {
+        plan.tally.flushRows()
+        progress?.finish()
+    }
 
     static func of(_ context: OpaquePointer?, state: ConnectionState, arguments: [SQLArgument]) throws -> StatementState {
         if let known = aiq_get_auxdata(context, 0), (2..<arguments.count).allSatisfy({ aiq_get_auxdata(context, Int32($0)) != nil }) {

@@ -1,3 +1,4 @@
+import AIQueryTestSupport
 import Foundation
 import Testing
 
@@ -160,7 +161,7 @@ struct ConcurrencyTests {
     func ctrlCStopsTheStatement(statement: String) throws {
         let server = self.server
         let result = try shell.run(
-            endpoints + "SELECT ai_config('cache', 'off');\n" + statement, timeout: 15,
+            endpoints + "SELECT ai_config('cache', 'off');\n" + statement, timeout: 40,
             interruptWhen: { ((try? server.requests().count) ?? 0) >= 1 })
         #expect(result.stderr.contains("interrupted (Ctrl-C): the statement stopped and requests in flight were abandoned"))
         // Nothing more was sent after the interrupt (each request takes 20 s, 120 rows would take minutes).

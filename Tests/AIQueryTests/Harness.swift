@@ -1,10 +1,10 @@
+import AIQueryTestSupport
 import Foundation
 import Testing
 
 /// Paths of the repository, the built extension and the test server.
 enum Paths {
-    static let repository: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repository = RepositoryPaths.repository
     /// The shipped artifact (release, static stdlib), without ".so" as `.load` takes it; `AIQUERY_LIB` overrides it.
     /// Throws, failing the test, when the default build is missing or older than its sources: `swift test` does not
     /// build it, scripts/build and scripts/test do.
@@ -19,72 +19,11 @@ enum Paths {
     /// Checked once per test process, when a test first needs the extension.
     static let builtLibraryProblem: String? = staleLibraryProblem(
         library: URL(fileURLWithPath: builtLibrary + ".so"), inputs: libraryInputs)
-    /// What the .so is built from: Package.swift and the folders in Sources/ but minilm-bench (an executable).
+    /// What the .so is built from: Package.swift and the targets it links.
     static var libraryInputs: [URL] {
-        let sources = repository.appendingPathComponent("Sources")
-        let targets = (try? FileManager.default.contentsOfDirectory(at: sources, includingPropertiesForKeys: nil)) ?? []
-        return [repository.appendingPathComponent("Package.swift")]
-            + targets.filter { $0.lastPathComponent != "minilm-bench" && !$0.lastPathComponent.hasPrefix(".") }
+        [repository.appendingPathComponent("Package.swift")]
+            + ["AIQuery", "AIQueryCore", "CAIQuery", "CCurl", "CSHA256", "CBLAS"].map { repository.appendingPathComponent("Sources/\($0)") }
     }
-    static let mockServer = repository.appendingPathComponent("Tests/Support/mock_llm_server.py").path
-}
-
-/// The loopback test server (Tests/Support/mock_llm_server.py) on an ephemeral port, stopped on deinit.
-final class MockServer: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-
-    init(environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Paths.mockServer, "--port", "0"]
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        // The first line is "PORT <n>"; read byte by byte so nothing after it is consumed.
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while true {
-            let byte = handle.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
-            process.terminate()
-            throw HarnessError("mock server did not start: '\(text)'")
-        }
-        self.port = port
-    }
-
-    deinit {
-        // SIGKILL: children started by Foundation inherit a signal mask that blocks SIGTERM.
-        kill(process.processIdentifier, SIGKILL)
-        while process.isRunning { usleep(2_000) }
-    }
-
-    /// Every request the server received, as JSON objects.
-    func requests() throws -> [[String: Any]] {
-        let data = try httpGet(port: port, path: "/_requests")
-        return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
-    }
-}
-
-/// Runs a command (the first argument, looked up on PATH) to its end: its exit status and standard output.
-/// Standard error passes through to the test's.
-func runToEnd(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// Why `library` may be a stale build of `inputs`, or nil when it exists and is at least as new as each of them.
@@ -110,11 +49,6 @@ func staleLibraryProblem(library: URL, inputs: [URL]) -> String? {
     let others = newer.count - 1
     return "\(library.path) is older than \(newest.url.path)" + (others > 0 ? " and \(others) more" : "")
         + ", so it may not be a build of the current sources: \(advice)"
-}
-
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// What one run of the sqlite3 shell printed.
@@ -144,15 +78,17 @@ struct Shell {
         return url.path
     }
 
-    /// - Parameter interruptWhen: polled while the shell runs; once it returns true the shell gets SIGINT, as from
-    ///   Ctrl-C (its handler calls sqlite3_interrupt).
+    /// - Parameters:
+    ///   - interruptWhen: polled while the shell runs; once it returns true the shell gets SIGINT, as from Ctrl-C
+    ///     (its handler calls sqlite3_interrupt).
+    ///   - under: a command the shell runs under (`strace …`).
     func run(
         _ sql: String, database: String = ":memory:", load: Bool = true, timeout: TimeInterval = 120,
-        interruptWhen: (() -> Bool)? = nil
+        interruptWhen: (() -> Bool)? = nil, under wrapper: [String] = []
     ) throws -> ShellResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", "-batch", database]
+        process.arguments = wrapper + ["sqlite3", "-batch", database]
         if interruptWhen != nil {
             // Foundation starts children with signals blocked; unblock them so SIGINT reaches the shell's handler.
             process.arguments = [
@@ -217,28 +153,3 @@ struct Shell {
 /// SQL string literal.
 func sqlQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
-/// A blocking HTTP/1.0 GET on loopback with plain sockets (URLSession would park the test on Dispatch threads).
-func httpGet(port: Int, path: String) throws -> Data {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw HarnessError("socket failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw HarnessError("connect to port \(port) failed") }
-    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-    var response = Data()
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { break }
-        response.append(contentsOf: buffer[0..<n])
-    }
-    guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw HarnessError("bad HTTP response") }
-    return response[split.upperBound...]
-}

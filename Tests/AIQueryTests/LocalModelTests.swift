@@ -1,3 +1,4 @@
+import AIQueryTestSupport
 import Foundation
 import Testing
 

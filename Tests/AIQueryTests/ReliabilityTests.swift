@@ -1,3 +1,4 @@
+import AIQueryTestSupport
 import Foundation
 import Testing
 
@@ -37,13 +38,36 @@ struct ReliabilityTests {
     @Test func everyRowAnsweredUnder429() throws { try twoHundredRows(fault: "status=429", failures: 2) }
     @Test func everyRowAnsweredUnder500() throws { try twoHundredRows(fault: "status=500") }
     @Test func everyRowAnsweredUnderDroppedConnections() throws { try twoHundredRows(fault: "drop") }
-    @Test func everyRowAnsweredUnderSlowResponses() throws { try twoHundredRows(fault: "sleep=1", timeout: 0.05) }
+    /// The first attempt of every row sleeps past the timeout. A healthy reply can be slow too on a loaded machine,
+    /// so the rows may retry more than once: what must hold is that every row is answered, and the server saw each
+    /// row at least twice and never more often than its attempts allow.
+    @Test func everyRowAnsweredUnderSlowResponses() throws {
+        let result = try shell.run(
+            endpoint() + """
+                SELECT ai_config('cache', 'off');
+                CREATE TABLE t AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+                  SELECT i, 'row [[first:1:sleep=1:r' || i || ']]' AS p FROM n;
+                SELECT sum(r.response = 'echo: ' || t.p) FROM ai_query_rows('llm', 'SELECT i, p FROM t', '{"concurrency":8,"timeout":0.2,"maxRetries":10}') r
+                  JOIN t ON t.i = r.id;
+                """)
+        #expect(result.stderr == "")
+        #expect(result.lines.last == "200", "all 200 rows answered correctly under slow responses")
+        var attempts: [String: Int] = [:]
+        for request in try server.requests() where (request["path"] as? String) == "/v1/chat/completions" {
+            let body = request["body"] as? [String: Any]
+            let content = ((body?["messages"] as? [[String: Any]])?.first?["content"] as? String) ?? ""
+            attempts[content, default: 0] += 1
+        }
+        #expect(attempts.count == 200)
+        #expect(attempts.values.allSatisfy { (2...11).contains($0) }, "attempts per row: \(Set(attempts.values).sorted())")
+    }
 
     @Test func slowResponsesTimeOutAndAreRetried() throws {
         let lines = try shell.query(
-            endpoint() + "SELECT ai_query('llm', 'slow [[first:1:sleep=2]]', 'timeout', 0.3);")
-        #expect(lines.last == "echo: slow [[first:1:sleep=2]]")
-        #expect(try server.requests().count == 2)
+            endpoint() + "SELECT ai_query('llm', 'slow [[first:1:sleep=5]]', 'timeout', 1, 'maxRetries', 5);")
+        #expect(lines.last == "echo: slow [[first:1:sleep=5]]")
+        // At least the timed-out attempt and the one that answered (more only if a healthy reply took over 1 s).
+        #expect(try server.requests().count >= 2)
     }
 
     @Test func retryAfterIsHonoured() throws {
@@ -140,9 +164,10 @@ struct ReliabilityTests {
         #expect(result.lines.last == "18")
         let times = try server.requests().compactMap { $0["t"] as? Double }.sorted()
         #expect(times.count == 18)
-        // Server-side arrival times: no 1-second window holds more than 5 (a little slack for network jitter).
+        // Server-side arrival times: no window of 0.75 s holds more than 5. The slack is for arrival jitter on a
+        // loaded machine; without the limiter all 18 would arrive within a fraction of a second.
         for (index, start) in times.enumerated() {
-            let inWindow = times[index...].prefix { $0 < start + 0.98 }.count
+            let inWindow = times[index...].prefix { $0 < start + 0.75 }.count
             #expect(inWindow <= 5, "window starting at request \(index) holds \(inWindow)")
         }
     }

@@ -4,7 +4,8 @@
 Speaks OpenAI-compatible (/v1/...), Anthropic Messages (/v1/messages) and
 Databricks workspace (/api/2.0/serving-endpoints, /serving-endpoints/.../
 invocations, /oidc/v1/token) wire formats. Replies echo the prompt; markers
-such as [[status:503]] or [[sleep:2]] inside the prompt inject faults.
+such as [[status:503]], [[sleep:2]] or [[echo_headers:400]] inside the prompt inject faults, and
+[[barrier:NAME:N]] holds a request until N requests carrying it are in flight together.
 
 Usage: python3 mock_llm_server.py [--port 0] [--host 127.0.0.1] [--latency-ms N] [--max-batch N]
 Prints "PORT <n>" as the first stdout line once it is listening.
@@ -86,6 +87,7 @@ class State:
     requests = []        # recorded requests, arrival order (for GET /_requests)
     fail_counts = {}     # [[fail_first:K:N]] marker string -> times seen
     issued_tokens = set()
+    barriers = {}        # [[barrier:NAME:N]] -> threading.Barrier
     token_counter = 0
     # GET /_stats: model requests only (not control routes, token or endpoint-description calls)
     model_requests = 0
@@ -411,6 +413,15 @@ class Handler(BaseHTTPRequestHandler):
                 active = STATE.fail_counts[marker] <= int(k)
             if active:
                 prompt = prompt + "[[" + inner.replace("=", ":") + "]]"
+        m = re.search(r"\[\[barrier:([\w-]+):(\d+)\]\]", prompt)
+        if m:  # wait until N requests carrying this barrier are in flight at once (at most 60 s, then HTTP 500)
+            with STATE.lock:
+                barrier = STATE.barriers.setdefault(m.group(1), threading.Barrier(int(m.group(2)), timeout=60))
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                self.error(flavor, 500, f"barrier {m.group(1)}: fewer than {m.group(2)} requests came at once")
+                return True
         m = re.search(r"\[\[sleep:([0-9]*\.?[0-9]+)\]\]", prompt)
         if m:
             time.sleep(float(m.group(1)))  # then carry on: other markers still apply
@@ -427,6 +438,10 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if "[[garbage]]" in prompt:
             self.send(200, b"<html>upstream proxy error</html>", "text/html")
+            return True
+        m = re.search(r"\[\[echo_headers:(\d{3})\]\]", prompt)
+        if m:  # a careless upstream that quotes the request's headers (keys included) in its error message
+            self.error(flavor, int(m.group(1)), "rejected request with headers " + json.dumps(dict(self.headers)))
             return True
         status = None
         m = re.search(r"\[\[status:(\d{3})\]\]", prompt)

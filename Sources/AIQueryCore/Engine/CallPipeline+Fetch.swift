@@ -24,6 +24,7 @@ extension CallPipeline {
         let task = try plan.task(control: control)
         let exchange = try send(call.body, plan: plan, control: control)
         var response = try plan.provider.response(from: try exchange.json(plan: plan), endpoint: plan.endpoint, task: task)
+        response.output = exchange.redactor.redact(response.output)
         response.usage = exchange.usage
         response.raw = exchange.redactor.redact(exchange.response.body)
         return response

@@ -34,6 +34,19 @@ public struct Redactor: Sendable {
         return result
     }
 
+    /// An answer with the secrets taken out of its text (an upstream that echoes the request back).
+    public func redact(_ output: ModelOutput) -> ModelOutput {
+        guard !secrets.isEmpty else { return output }
+        switch output {
+        case .text(let text): return .text(redact(text))
+        case .embedding: return output
+        case .json(let json):
+            let text = json.serialized()
+            let clean = redact(text)
+            return clean == text ? output : ((try? JSONValue.parse(clean)).map { .json($0) } ?? .text(clean))
+        }
+    }
+
     /// A URL as messages show it: a password in it (`http://user:pw@host`) becomes `***`.
     public static func displayURL(_ url: String) -> String {
         guard let credentials = userInfo(of: url), let colon = credentials.firstIndex(of: ":") else { return url }

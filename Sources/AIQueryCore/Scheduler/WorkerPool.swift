@@ -9,7 +9,8 @@ public final class WorkerPool: @unchecked Sendable {
     public static let shared = WorkerPool(maxThreads: 256)
 
     private let lock = ConditionLock()
-    private var jobs: [@Sendable () -> Void] = []
+    /// Jobs in order from `jobsHead`; a taken slot is cleared at once, so nothing a job captured outlives it.
+    private var jobs: [(@Sendable () -> Void)?] = []
     private var jobsHead = 0
     private var idle = 0
     private var threads = 0
@@ -60,6 +61,7 @@ public final class WorkerPool: @unchecked Sendable {
                 idle -= 1
             }
             let job = jobs[jobsHead]
+            jobs[jobsHead] = nil
             jobsHead += 1
             if jobsHead > 1024, jobsHead * 2 > jobs.count {
                 jobs.removeFirst(jobsHead)

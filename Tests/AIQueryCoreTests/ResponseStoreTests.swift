@@ -1,0 +1,48 @@
+import AIQueryTestSupport
+import Foundation
+import SQLiteLinked
+import Testing
+
+@testable import AIQueryCore
+
+/// The cache's store over a directly linked libsqlite3: the same code the extension runs over the host's API table.
+@Suite struct ResponseStoreTests {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("aiquery-store-\(UUID().uuidString)/cache.db").path
+
+    @Test func keepsTheWholeAnswerAndReadsTheBodyOnlyWhenAsked() throws {
+        let store = try SQLiteResponseStore.shared(path: path, api: .linked)
+        let raw = Array(#"{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}"#.utf8)
+        let answer = ModelResponse(output: .text("hi"), raw: raw, usage: TokenUsage(input: 3, output: 1), finishReason: "stop")
+        let key = Array(repeating: UInt8(7), count: 16)
+        try store.store(key: key, endpoint: "e", response: answer)
+        #expect(try store.lookup(key: key, maxAge: nil, includeRaw: true) == answer)
+        var withoutBody = answer
+        withoutBody.raw = nil
+        #expect(try store.lookup(key: key, maxAge: nil, includeRaw: false) == withoutBody)
+        // An answer stored again without a body (a row of a batch) loses the old body.
+        try store.store(key: key, endpoint: "e", response: withoutBody)
+        #expect(try store.lookup(key: key, maxAge: nil, includeRaw: true) == withoutBody)
+        let vector = ModelResponse(output: .embedding([0.5, -1, 2]))
+        try store.store(key: [1], endpoint: "v", response: vector)
+        #expect(try store.lookup(key: [1], maxAge: nil, includeRaw: true) == vector)
+        #expect(try store.statistics().entries == 2)
+        #expect(try store.clear(endpoint: "v") == 1)
+        #expect(try store.lookup(key: [1], maxAge: nil, includeRaw: false) == nil)
+        #expect(try store.clear(endpoint: nil) == 1)
+        #expect(try store.statistics().entries == 0)
+    }
+
+    @Test func oneStorePerFile() throws {
+        #expect(try SQLiteResponseStore.shared(path: path, api: .linked) === SQLiteResponseStore.shared(path: path, api: .linked))
+    }
+
+    /// Keys carry the layout's version: an answer stored by an older layout is a miss, never a wrong answer.
+    @Test func theKeyNamesTheLayoutVersion() {
+        let endpoint = Endpoint(name: "e", task: .chat, provider: .openai, model: "m", url: "http://h/v1", apiKey: .none, source: "t")
+        let key = CacheKey.make(endpoint: endpoint, task: .chat, body: .object([("a", .integer(1))]))
+        #expect(CacheKey.version == "v2")
+        var material = Array("v1\nopenai\nhttp://h/v1\nm\n\nllm/v1/chat\n".utf8)
+        JSONValue.object([("a", .integer(1))]).write(into: &material, sortedKeys: true)
+        #expect(key.count == 16 && key != Array(SHA256.hash(material).prefix(16)))
+    }
+}
