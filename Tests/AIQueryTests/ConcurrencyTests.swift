@@ -10,8 +10,7 @@ struct ConcurrencyTests {
 
     init() throws {
         server = try MockServer(environment: ["MOCK_MAX_BATCH": "40"])
-        shell = try Shell()
-        shell.environment["AIQUERY_CACHE"] = shell.home.appendingPathComponent("cache.db").path
+        shell = try Shell(cacheInHome: true)
     }
 
     var endpoints: String {

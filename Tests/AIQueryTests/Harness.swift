@@ -64,10 +64,13 @@ struct Shell {
     var environment: [String: String] = [:]
     var home: URL
 
-    init(environment: [String: String] = [:]) throws {
+    /// - Parameter cacheInHome: the response cache in a file of this HOME (`cache.db`), for tests that count calls
+    ///   across runs; otherwise the default path under HOME, which is fresh too.
+    init(environment: [String: String] = [:], cacheInHome: Bool = false) throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("aiquery-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         self.environment = environment
+        if cacheInHome { self.environment["AIQUERY_CACHE"] = home.appendingPathComponent("cache.db").path }
     }
 
     /// Writes a file into the isolated HOME and returns its path.
@@ -105,8 +108,8 @@ struct Shell {
         let inFile = home.appendingPathComponent("stdin-\(UUID().uuidString)")
         let script = (load ? ".load \(try Paths.library)\n" : "") + sql + "\n"
         try Data(script.utf8).write(to: inFile)
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
         process.standardInput = try FileHandle(forReadingFrom: inFile)
         process.standardOutput = try FileHandle(forWritingTo: outFile)
         process.standardError = try FileHandle(forWritingTo: errFile)

@@ -8,8 +8,7 @@ struct LocalModelTests {
     var shell: Shell
 
     init() throws {
-        shell = try Shell()
-        shell.environment["AIQUERY_CACHE"] = shell.home.appendingPathComponent("cache.db").path
+        shell = try Shell(cacheInHome: true)
         // The shell runs with an empty HOME, where the model package's usual places (~/.pyenv, ~/.local) are not;
         // ask Python where it installed it (the core tests check the automatic search with the real HOME).
         shell.environment["AIQUERY_MINILM_PATH"] = try Self.miniLMFolder()

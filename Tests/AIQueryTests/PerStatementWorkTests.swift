@@ -12,8 +12,7 @@ struct PerStatementWorkTests {
 
     init() throws {
         server = try MockServer()
-        shell = try Shell()
-        shell.environment["AIQUERY_CACHE"] = shell.home.appendingPathComponent("cache.db").path
+        shell = try Shell(cacheInHome: true)
     }
 
     /// The rows of one statement asking `endpoint` 10 distinct prompts, `count` rows in all.

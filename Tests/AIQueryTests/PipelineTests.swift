@@ -11,8 +11,7 @@ struct PipelineTests {
 
     init() throws {
         server = try MockServer()
-        shell = try Shell()
-        shell.environment["AIQUERY_CACHE"] = shell.home.appendingPathComponent("cache.db").path
+        shell = try Shell(cacheInHome: true)
     }
 
     func endpoint(_ extra: String = "") -> String {

@@ -10,8 +10,7 @@ struct ReliabilityTests {
 
     init() throws {
         server = try MockServer()
-        shell = try Shell(environment: ["TEST_KEY": "sk-cache-secret-789"])
-        shell.environment["AIQUERY_CACHE"] = shell.home.appendingPathComponent("cache.db").path
+        shell = try Shell(environment: ["TEST_KEY": "sk-cache-secret-789"], cacheInHome: true)
     }
 
     func endpoint(_ extra: String = "") -> String {

@@ -15,8 +15,7 @@ public final class CallWindow<Tag, Value> {
     private let isInterrupted: () -> Bool
     private let whileWaiting: () -> Void
     private let shared = Shared()
-    private var entries: [Entry] = []
-    private var head = 0
+    private var entries = FIFOQueue<Entry>()
     private var batch: [Entry] = []
     private var batchBytes = 0
     private var leaders: [[UInt8]: Entry] = [:]
@@ -45,7 +44,7 @@ public final class CallWindow<Tag, Value> {
     deinit { cancel() }
 
     /// Calls added and not yet taken.
-    public var count: Int { entries.count - head }
+    public var count: Int { entries.count }
 
     /// Adds a call; nil (a NULL request) is answered nil, without a call.
     public func add(_ call: PreparedCall?, tag: Tag) {
@@ -82,15 +81,8 @@ public final class CallWindow<Tag, Value> {
     /// The oldest call's tag and answer (nil for a NULL request); nil when every call was taken. Waits as long
     /// as it takes, and throws only when interrupted.
     public func next() throws(AIQueryError) -> (tag: Tag, answer: Result<Value, AIQueryError>?)? {
-        guard head < entries.count else { return nil }
-        let entry = entries[head]
-        entries[head] = placeholder
-        head += 1
-        if head > 4096, head * 2 > entries.count {
-            entries.removeFirst(head)
-            head = 0
-        }
-        guard let tag = entry.tag else { return nil }
+        guard let entry = entries.popFirst() else { return nil }
+        let tag = entry.tag
         guard let call = entry.call else { return (tag, nil) }
         try waitFor(entry.leader ?? entry)
         let (result, source) = shared.lock.withLock { (entry.leader ?? entry).outcome }
@@ -104,9 +96,6 @@ public final class CallWindow<Tag, Value> {
     public func cancel() {
         shared.cancelled.set()
     }
-
-    /// What a taken slot holds until the array is compacted, so the answer it had can be freed.
-    private let placeholder = Entry(call: nil, tag: nil)
 
     // MARK: Sending
 
@@ -123,7 +112,7 @@ public final class CallWindow<Tag, Value> {
         let control = CallControl(isCancelled: { shared.cancelled.isSet })
         let jobs: [[Entry]] = shared.lock.withLock {
             var started: [[Entry]] = []
-            while shared.inFlight < concurrency, let entries = shared.nextQueued() {
+            while shared.inFlight < concurrency, let entries = shared.queued.popFirst() {
                 started.append(entries)
                 shared.inFlight += 1
             }
@@ -170,13 +159,13 @@ public final class CallWindow<Tag, Value> {
     /// One call. `result` and `source` are written under the shared lock.
     private final class Entry: @unchecked Sendable {
         let call: PreparedCall?
-        let tag: Tag?
+        let tag: Tag
         var result: Result<ModelResponse, AIQueryError>?
         var source = AnswerSource.upstream
         /// An identical call earlier in the window: this one takes its answer.
         var leader: Entry?
 
-        init(call: PreparedCall?, tag: Tag?) {
+        init(call: PreparedCall?, tag: Tag) {
             self.call = call
             self.tag = tag
         }
@@ -190,21 +179,8 @@ public final class CallWindow<Tag, Value> {
     private final class Shared: @unchecked Sendable {
         let lock = ConditionLock()
         let cancelled = CancellationFlag()
-        /// Requests not yet sent, oldest first from `queuedHead` (no shifting of thousands of waiting calls).
-        var queued: [[Entry]] = []
-        var queuedHead = 0
+        /// Requests not yet sent, oldest first.
+        var queued = FIFOQueue<[Entry]>()
         var inFlight = 0
-
-        /// The oldest unsent request, if any. Call with the lock held.
-        func nextQueued() -> [Entry]? {
-            guard queuedHead < queued.count else { return nil }
-            let entries = queued[queuedHead]
-            queuedHead += 1
-            if queuedHead > 1024, queuedHead * 2 > queued.count {  // amortised: each call moves at most once more
-                queued.removeFirst(queuedHead)
-                queuedHead = 0
-            }
-            return entries
-        }
     }
 }

@@ -9,8 +9,8 @@ public final class StatementMemo: Sendable {
 
     private struct State {
         var answers: [[UInt8]: ModelResponse] = [:]
-        var order: [([UInt8], Int)] = []
-        var head = 0
+        /// Keys and sizes, oldest first.
+        var order = FIFOQueue<([UInt8], Int)>()
         var bytes = 0
     }
 
@@ -29,15 +29,9 @@ public final class StatementMemo: Sendable {
             if state.answers.updateValue(response, forKey: key) != nil { return }
             state.order.append((key, size))
             state.bytes += size
-            while state.order.count - state.head > Self.maxEntries || state.bytes > Self.maxBytes {
-                let (oldest, oldestSize) = state.order[state.head]
-                state.head += 1
+            while state.order.count > Self.maxEntries || state.bytes > Self.maxBytes, let (oldest, oldestSize) = state.order.popFirst() {
                 state.answers[oldest] = nil
                 state.bytes -= oldestSize
-            }
-            if state.head > 1024, state.head * 2 > state.order.count {
-                state.order.removeFirst(state.head)
-                state.head = 0
             }
         }
     }

@@ -9,9 +9,7 @@ public final class WorkerPool: @unchecked Sendable {
     public static let shared = WorkerPool(maxThreads: 256)
 
     private let lock = ConditionLock()
-    /// Jobs in order from `jobsHead`; a taken slot is cleared at once, so nothing a job captured outlives it.
-    private var jobs: [(@Sendable () -> Void)?] = []
-    private var jobsHead = 0
+    private var jobs = FIFOQueue<@Sendable () -> Void>()
     private var idle = 0
     private var threads = 0
     private let maxThreads: Int
@@ -22,7 +20,7 @@ public final class WorkerPool: @unchecked Sendable {
         let startThread = lock.withLock {
             jobs.append(job)
             lock.broadcast()
-            guard jobs.count - jobsHead > idle, threads < maxThreads else { return false }
+            guard jobs.count > idle, threads < maxThreads else { return false }
             threads += 1
             return true
         }
@@ -54,20 +52,13 @@ public final class WorkerPool: @unchecked Sendable {
 
     private func nextJob(wait: Bool) -> (@Sendable () -> Void)? {
         lock.withLock {
-            while jobsHead == jobs.count {
+            while jobs.isEmpty {
                 guard wait else { return nil }
                 idle += 1
                 lock.wait()
                 idle -= 1
             }
-            let job = jobs[jobsHead]
-            jobs[jobsHead] = nil
-            jobsHead += 1
-            if jobsHead > 1024, jobsHead * 2 > jobs.count {
-                jobs.removeFirst(jobsHead)
-                jobsHead = 0
-            }
-            return job
+            return jobs.popFirst()
         }
     }
 }
