@@ -40,7 +40,7 @@ import Testing
         let first = CallPipeline.shared.answer(call, plan: plan, control: CallControl()) { $0 }
         let answer = try first.get()
         #expect(text(answer) == "echo: hello" && answer.finishReason == "stop" && answer.usage == TokenUsage(input: 1, output: 2))
-        let stored = try #require(try store.lookup(key: call.key, maxAge: nil, includeRaw: true))
+        let stored = try #require(try store.lookup(key: call.key, maxAge: nil, withDetails: true))
         #expect(stored == answer)
         let body = try #require(stored.raw)
         let json = try JSONValue.parse(bytes: body)
@@ -112,7 +112,7 @@ import Testing
         let echoing = try plan.prepare(.text("my key is \(key)"), control: CallControl())
         let answer = try CallPipeline.shared.answer(echoing, plan: plan, control: CallControl()) { $0 }.get()
         #expect(text(answer) == "echo: my key is [REDACTED]")
-        let stored = try #require(try store.lookup(key: echoing.key, maxAge: nil, includeRaw: true))
+        let stored = try #require(try store.lookup(key: echoing.key, maxAge: nil, withDetails: true))
         #expect(!String(decoding: stored.raw ?? [], as: UTF8.self).contains(key) && text(stored) == "echo: my key is [REDACTED]")
     }
 

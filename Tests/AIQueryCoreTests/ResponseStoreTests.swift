@@ -9,25 +9,23 @@ import Testing
 @Suite struct ResponseStoreTests {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("aiquery-store-\(UUID().uuidString)/cache.db").path
 
-    @Test func keepsTheWholeAnswerAndReadsTheBodyOnlyWhenAsked() throws {
+    @Test func keepsTheWholeAnswerAndReadsTheDetailsOnlyWhenAsked() throws {
         let store = try SQLiteResponseStore.shared(path: path, api: .linked)
         let raw = Array(#"{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}"#.utf8)
         let answer = ModelResponse(output: .text("hi"), raw: raw, usage: TokenUsage(input: 3, output: 1), finishReason: "stop")
         let key = Array(repeating: UInt8(7), count: 16)
         try store.store(key: key, endpoint: "e", response: answer)
-        #expect(try store.lookup(key: key, maxAge: nil, includeRaw: true) == answer)
-        var withoutBody = answer
-        withoutBody.raw = nil
-        #expect(try store.lookup(key: key, maxAge: nil, includeRaw: false) == withoutBody)
-        // An answer stored again without a body (a row of a batch) loses the old body.
-        try store.store(key: key, endpoint: "e", response: withoutBody)
-        #expect(try store.lookup(key: key, maxAge: nil, includeRaw: true) == withoutBody)
+        #expect(try store.lookup(key: key, maxAge: nil, withDetails: true) == answer)
+        #expect(try store.lookup(key: key, maxAge: nil, withDetails: false) == ModelResponse(output: .text("hi")))
+        // An answer stored again without details (a row of a batch) loses the old ones.
+        try store.store(key: key, endpoint: "e", response: ModelResponse(output: .text("hi")))
+        #expect(try store.lookup(key: key, maxAge: nil, withDetails: true) == ModelResponse(output: .text("hi")))
         let vector = ModelResponse(output: .embedding([0.5, -1, 2]))
         try store.store(key: [1], endpoint: "v", response: vector)
-        #expect(try store.lookup(key: [1], maxAge: nil, includeRaw: true) == vector)
+        #expect(try store.lookup(key: [1], maxAge: nil, withDetails: true) == vector)
         #expect(try store.statistics().entries == 2)
         #expect(try store.clear(endpoint: "v") == 1)
-        #expect(try store.lookup(key: [1], maxAge: nil, includeRaw: false) == nil)
+        #expect(try store.lookup(key: [1], maxAge: nil, withDetails: false) == nil)
         #expect(try store.clear(endpoint: nil) == 1)
         #expect(try store.statistics().entries == 0)
     }

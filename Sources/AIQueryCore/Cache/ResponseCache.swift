@@ -9,15 +9,15 @@ public enum CacheMode: String, Sendable, CaseIterable {
     /// Cache only: a miss is an error, the endpoint is never called (reproducible and offline runs).
     case replay
 
-    var reads: Bool { self == .on || self == .replay }
-    var writes: Bool { self == .on || self == .refresh }
+    public var reads: Bool { self == .on || self == .replay }
+    public var writes: Bool { self == .on || self == .refresh }
 }
 
 /// Persistent storage of whole answers by request key.
 public protocol ResponseStore: AnyObject, Sendable {
-    /// The stored answer, unless older than `maxAge` seconds. The raw body is read only when asked for: a SQL
-    /// cache hit needs the output alone.
-    func lookup(key: [UInt8], maxAge: Double?, includeRaw: Bool) throws(AIQueryError) -> ModelResponse?
+    /// The stored answer, unless older than `maxAge` seconds. Usage, finish reason and the raw body are read only
+    /// when asked for: a SQL cache hit needs the output alone.
+    func lookup(key: [UInt8], maxAge: Double?, withDetails: Bool) throws(AIQueryError) -> ModelResponse?
     func store(key: [UInt8], endpoint: String, response: ModelResponse) throws(AIQueryError)
 }
 

@@ -39,10 +39,10 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     private let lock = Mutex<Void>(())
     private var db: OpaquePointer?
     private var selectStatement: OpaquePointer?
-    private var selectBodyStatement: OpaquePointer?
+    private var selectDetailsStatement: OpaquePointer?
     private var upsertStatement: OpaquePointer?
-    private var upsertBodyStatement: OpaquePointer?
-    private var deleteBodyStatement: OpaquePointer?
+    private var upsertDetailsStatement: OpaquePointer?
+    private var deleteDetailsStatement: OpaquePointer?
     private let counters = Mutex<(hits: Int, misses: Int)>((0, 0))
     /// Lookups share one read transaction for up to `readBurst` seconds: in WAL mode every transaction takes
     /// shared-memory locks with fcntl, which was over half the cost of a cache hit. A timer ends the transaction
@@ -66,26 +66,28 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
                 .invalidConfiguration, "cannot open the cache \(path): \(message); set AIQUERY_CACHE to another file or to off")
         }
         db = handle
-        // `answers` holds what a SQL hit needs in small rows; whole bodies live apart so hits never read them.
+        // `answers` holds what a SQL hit needs, in rows as small as can be (more of them per page: a warm statement
+        // reads pages in key order, which is random); usage, finish reason and the whole body live apart, read
+        // only by a front door that replays an answer.
         try execute(
             """
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
             CREATE TABLE IF NOT EXISTS answers(
-                key BLOB PRIMARY KEY, endpoint TEXT NOT NULL, kind INTEGER NOT NULL, value BLOB NOT NULL,
-                input_tokens INTEGER, output_tokens INTEGER, finish_reason TEXT, created REAL NOT NULL
+                key BLOB PRIMARY KEY, endpoint TEXT NOT NULL, kind INTEGER NOT NULL, value BLOB NOT NULL, created REAL NOT NULL
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS answers_endpoint ON answers(endpoint);
-            CREATE TABLE IF NOT EXISTS answer_bodies(key BLOB PRIMARY KEY, body BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS answer_details(
+                key BLOB PRIMARY KEY, input_tokens INTEGER, output_tokens INTEGER, finish_reason TEXT, body BLOB
+            );
             """)
-        selectStatement = try prepare(
-            "SELECT kind, value, created, input_tokens, output_tokens, finish_reason FROM answers WHERE key = ?1")
-        selectBodyStatement = try prepare("SELECT body FROM answer_bodies WHERE key = ?1")
+        selectStatement = try prepare("SELECT kind, value, created FROM answers WHERE key = ?1")
+        selectDetailsStatement = try prepare("SELECT input_tokens, output_tokens, finish_reason, body FROM answer_details WHERE key = ?1")
         upsertStatement = try prepare(
-            "INSERT OR REPLACE INTO answers(key, endpoint, kind, value, input_tokens, output_tokens, finish_reason, created) "
-                + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        upsertBodyStatement = try prepare("INSERT OR REPLACE INTO answer_bodies(key, body) VALUES (?1, ?2)")
-        deleteBodyStatement = try prepare("DELETE FROM answer_bodies WHERE key = ?1")
+            "INSERT OR REPLACE INTO answers(key, endpoint, kind, value, created) VALUES (?1, ?2, ?3, ?4, ?5)")
+        upsertDetailsStatement = try prepare(
+            "INSERT OR REPLACE INTO answer_details(key, input_tokens, output_tokens, finish_reason, body) VALUES (?1, ?2, ?3, ?4, ?5)")
+        deleteDetailsStatement = try prepare("DELETE FROM answer_details WHERE key = ?1")
     }
 
     private func failure() -> AIQueryError {
@@ -107,7 +109,12 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         _ = key.withUnsafeBytes { api.bindBlob(statement, 1, $0.baseAddress, Int32($0.count)) }
     }
 
-    public func lookup(key: [UInt8], maxAge: Double?, includeRaw: Bool = false) throws(AIQueryError) -> ModelResponse? {
+    /// Bytes as a BLOB, empty ones included (a nil pointer would bind NULL).
+    private func bindBytes(_ bytes: [UInt8], at index: Int32, of statement: OpaquePointer?) {
+        _ = bytes.withUnsafeBytes { api.bindBlob(statement, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count)) }
+    }
+
+    public func lookup(key: [UInt8], maxAge: Double?, withDetails: Bool = false) throws(AIQueryError) -> ModelResponse? {
         let found: ModelResponse? = try lock.withLock { _ throws(AIQueryError) in
             try beginReadIfNeeded()
             let statement = selectStatement
@@ -121,28 +128,28 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
             let bytes = UnsafeRawBufferPointer(start: api.columnBlob(statement, 1), count: count)
             guard let output = CachedAnswer.decode(kind: api.columnInt64(statement, 0), bytes: bytes) else { return nil }
             var response = ModelResponse(output: output)
-            if api.columnType(statement, 3) != SQLiteAPI.null {
-                response.usage = TokenUsage(input: Int(api.columnInt64(statement, 3)), output: Int(api.columnInt64(statement, 4)))
-            }
-            if api.columnType(statement, 5) != SQLiteAPI.null, let text = api.columnBlob(statement, 5) {
-                let length = Int(api.columnBytes(statement, 5))
-                response.finishReason = String(decoding: UnsafeRawBufferPointer(start: text, count: length), as: UTF8.self)
-            }
-            if includeRaw { response.raw = body(for: key) }
+            if withDetails { readDetails(for: key, into: &response) }
             return response
         }
         counters.withLock { found == nil ? ($0.misses += 1) : ($0.hits += 1) }
         return found
     }
 
-    /// Called under `lock`, inside the read transaction.
-    private func body(for key: [UInt8]) -> [UInt8]? {
-        let statement = selectBodyStatement
+    /// Usage, finish reason and body. Called under `lock`, inside the read transaction.
+    private func readDetails(for key: [UInt8], into response: inout ModelResponse) {
+        let statement = selectDetailsStatement
         defer { _ = api.reset(statement) }
         bind(key, to: statement)
-        guard api.step(statement) == SQLiteAPI.row else { return nil }
-        let count = Int(api.columnBytes(statement, 0))
-        return Array(UnsafeRawBufferPointer(start: api.columnBlob(statement, 0), count: count))
+        guard api.step(statement) == SQLiteAPI.row else { return }
+        if api.columnType(statement, 0) != SQLiteAPI.null {
+            response.usage = TokenUsage(input: Int(api.columnInt64(statement, 0)), output: Int(api.columnInt64(statement, 1)))
+        }
+        func bytes(_ column: Int32) -> [UInt8]? {
+            guard api.columnType(statement, column) != SQLiteAPI.null else { return nil }
+            return Array(UnsafeRawBufferPointer(start: api.columnBlob(statement, column), count: Int(api.columnBytes(statement, column))))
+        }
+        response.finishReason = bytes(2).map { String(decoding: $0, as: UTF8.self) }
+        response.raw = bytes(3)
     }
 
     /// Called under `lock`: reuse the open read transaction while it is young, else start a new one.
@@ -198,24 +205,22 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         bind(key, to: statement)
         _ = api.bindText(statement, 2, endpoint, -1)
         _ = api.bindInt64(statement, 3, kind)
-        _ = bytes.withUnsafeBytes { api.bindBlob(statement, 4, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count)) }
-        if let usage = response.usage {
-            _ = api.bindInt64(statement, 5, Int64(usage.input))
-            _ = api.bindInt64(statement, 6, Int64(usage.output))
-        } else {
-            _ = api.bindNull(statement, 5)
-            _ = api.bindNull(statement, 6)
-        }
-        if let finish = response.finishReason { _ = api.bindText(statement, 7, finish, -1) } else { _ = api.bindNull(statement, 7) }
-        _ = api.bindDouble(statement, 8, Double(time(nil)))
+        bindBytes(bytes, at: 4, of: statement)
+        _ = api.bindDouble(statement, 5, Double(time(nil)))
         guard api.step(statement) == SQLiteAPI.done else { throw failure() }
-        let bodyStatement = response.raw == nil ? deleteBodyStatement : upsertBodyStatement
-        defer { _ = api.reset(bodyStatement) }
-        bind(key, to: bodyStatement)
-        if let raw = response.raw {
-            _ = raw.withUnsafeBytes { api.bindBlob(bodyStatement, 2, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count)) }
+        let hasDetails = response.usage != nil || response.finishReason != nil || response.raw != nil
+        let details = hasDetails ? upsertDetailsStatement : deleteDetailsStatement
+        defer { _ = api.reset(details) }
+        bind(key, to: details)
+        if hasDetails {
+            if let usage = response.usage {
+                _ = api.bindInt64(details, 2, Int64(usage.input))
+                _ = api.bindInt64(details, 3, Int64(usage.output))
+            }
+            if let finish = response.finishReason { _ = api.bindText(details, 4, finish, -1) }
+            if let raw = response.raw { bindBytes(raw, at: 5, of: details) }
         }
-        guard api.step(bodyStatement) == SQLiteAPI.done else { throw failure() }
+        guard api.step(details) == SQLiteAPI.done else { throw failure() }
     }
 
     /// Removes all entries, or one endpoint's; returns how many. Clearing all also drops the table of the
@@ -239,7 +244,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     /// Called under `lock`, inside a write transaction.
     private func deleteAnswers(endpoint: String?) throws(AIQueryError) -> Int {
         let filter = endpoint == nil ? "" : " WHERE endpoint = ?1"
-        let bodies = try prepare("DELETE FROM answer_bodies WHERE key IN (SELECT key FROM answers\(filter))")
+        let bodies = try prepare("DELETE FROM answer_details WHERE key IN (SELECT key FROM answers\(filter))")
         defer { _ = api.finalize(bodies) }
         let answers = try prepare("DELETE FROM answers\(filter)")
         defer { _ = api.finalize(answers) }

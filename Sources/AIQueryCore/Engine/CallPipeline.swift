@@ -11,6 +11,8 @@ public final class CallPipeline: Sendable {
     public init() {}
 
     /// One call, blocking the calling thread (never a Swift concurrency thread: it may wait on the network).
+    /// Inlinable, like the phases below, so that a front door's shaping is specialized into its warm path.
+    @inlinable
     public func answer<Value>(
         _ call: PreparedCall, plan: CallPlan, control: CallControl, shape: (ModelResponse) throws(AIQueryError) -> Value
     ) -> Result<Value, AIQueryError> {
@@ -38,11 +40,12 @@ public final class CallPipeline: Sendable {
 
     /// An answer without a call: from earlier in the statement, or from the cache when its mode reads. Under
     /// `replay` a miss is the row's error. nil: the endpoint must be asked.
+    @inlinable
     public func lookup(_ call: PreparedCall, plan: CallPlan) -> (Result<ModelResponse, AIQueryError>, AnswerSource)? {
         if let remembered = plan.memo.answer(for: call.key) { return (.success(remembered), .statement) }
         guard let store = plan.store, plan.cacheMode.reads else { return nil }
         do {
-            if let hit = try store.lookup(key: call.key, maxAge: plan.settings.seconds(.cacheTTL), includeRaw: false) {
+            if let hit = try store.lookup(key: call.key, maxAge: plan.cacheTTL, withDetails: false) {
                 return (.success(hit), .cache)
             }
         } catch {
@@ -61,6 +64,7 @@ public final class CallPipeline: Sendable {
 
     /// Ends a call: a fresh answer goes to the cache and the statement's memo, the answer is shaped for the front
     /// door, and the row is counted, once, as answered or failed.
+    @inlinable
     public func complete<Value>(
         _ call: PreparedCall, with result: Result<ModelResponse, AIQueryError>, from source: AnswerSource, plan: CallPlan,
         shape: (ModelResponse) throws(AIQueryError) -> Value
@@ -74,7 +78,8 @@ public final class CallPipeline: Sendable {
         return shaped
     }
 
-    private func remember(_ response: ModelResponse, for call: PreparedCall, plan: CallPlan) {
+    @usableFromInline
+    func remember(_ response: ModelResponse, for call: PreparedCall, plan: CallPlan) {
         plan.memo.remember(response, for: call.key)
         guard let store = plan.store, plan.cacheMode.writes else { return }
         do {

@@ -10,13 +10,17 @@ public final class CallPlan: Sendable {
     public let options: RequestOptions
     public let settings: ResolvedSettings
     public let cacheMode: CacheMode
+    /// Stored answers older than this many seconds are misses.
+    public let cacheTTL: Double?
     /// nil when the cache is off for this statement.
     public let store: (any ResponseStore)?
     public let tally: StatementTally
     public let memo = StatementMemo()
     let limiter: EndpointLimiter?
     let transport: HTTPTransport
-    private let knownTask: Mutex<EndpointTask?>
+    /// The task when the definition says it; otherwise looked up once into `lookedUpTask`.
+    private let definedTask: EndpointTask?
+    private let lookedUpTask = Mutex<EndpointTask?>(nil)
     private let knownCredential = Mutex<CallCredential?>(nil)
 
     public init(
@@ -28,6 +32,7 @@ public final class CallPlan: Sendable {
         self.options = options
         self.settings = settings
         cacheMode = settings.cacheMode
+        cacheTTL = settings.seconds(.cacheTTL)
         if cacheMode == .replay, store == nil {
             throw AIQueryError(.invalidConfiguration, "cache mode replay needs the cache, but AIQUERY_CACHE is off")
         }
@@ -35,7 +40,7 @@ public final class CallPlan: Sendable {
         tally = StatementTally(endpoint: endpoint.name, maxCalls: settings.count(.maxCalls), maxTokens: settings.count(.maxTokens))
         limiter = LimiterRegistry.shared.limiter(for: endpoint)
         self.transport = transport
-        knownTask = Mutex(endpoint.task ?? (endpoint.provider == .databricks ? nil : .chat))
+        definedTask = endpoint.task ?? (endpoint.provider == .databricks ? nil : .chat)
         if let price = endpoint.price { UsageLedger.shared.setPrice(endpoint: endpoint.name, price) }
     }
 
@@ -46,12 +51,12 @@ public final class CallPlan: Sendable {
 
     /// The endpoint's task; a workspace endpoint's comes once from the workspace (then remembered per process).
     public func task(control: CallControl) throws(AIQueryError) -> EndpointTask {
-        if let task = knownTask.withLock({ $0 }) { return task }
+        if let task = definedTask ?? lookedUpTask.withLock({ $0 }) { return task }
         let secret = try credential().secret(transport: transport, isCancelled: control.isCancelled)
         let task = try DatabricksProvider.lookUpTask(
             of: endpoint, secret: secret, transport: transport, timeout: settings.timeout, isCancelled: control.isCancelled)
         EndpointResolver.rememberTask(task, host: endpoint.url, name: endpoint.name)
-        knownTask.withLock { $0 = task }
+        lookedUpTask.withLock { $0 = task }
         return task
     }
 
@@ -66,7 +71,7 @@ public final class CallPlan: Sendable {
 
     /// The exact body a call would send, with no network call at all (an unknown workspace task is taken as chat).
     public func dryRun(_ input: ModelInput) throws(AIQueryError) -> JSONValue {
-        try provider.body(for: input, task: knownTask.withLock { $0 } ?? .chat, endpoint: endpoint, options: options)
+        try provider.body(for: input, task: definedTask ?? lookedUpTask.withLock { $0 } ?? .chat, endpoint: endpoint, options: options)
     }
 
     func credential() throws(AIQueryError) -> CallCredential {

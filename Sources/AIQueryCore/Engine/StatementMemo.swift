@@ -15,16 +15,20 @@ public final class StatementMemo: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Whether anything was remembered: a statement answered from the cache never takes the lock.
+    private let used = Atomic<Bool>(false)
 
     public init() {}
 
     public func answer(for key: [UInt8]) -> ModelResponse? {
-        state.withLock { $0.answers[key] }
+        guard used.load(ordering: .acquiring) else { return nil }
+        return state.withLock { $0.answers[key] }
     }
 
     public func remember(_ response: ModelResponse, for key: [UInt8]) {
         let size = Self.size(of: response)
         guard size <= Self.maxBytes else { return }
+        defer { used.store(true, ordering: .releasing) }
         state.withLock { state in
             if state.answers.updateValue(response, forKey: key) != nil { return }
             state.order.append((key, size))

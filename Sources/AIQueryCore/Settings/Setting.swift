@@ -19,6 +19,8 @@ public struct Setting: Sendable, Hashable, CustomStringConvertible {
         public static let all: Scopes = [.call, .connection, .endpoint]
     }
 
+    /// The setting's place in ``all``, which a ``SettingLayer`` is indexed by.
+    let id: Int
     public let option: String
     public let name: String
     public let kind: Kind
@@ -28,29 +30,29 @@ public struct Setting: Sendable, Hashable, CustomStringConvertible {
     public var description: String { option }
 
     public static let timeout = Setting(
-        option: "timeout", name: "timeout", kind: .seconds(max: 86_400), scopes: .all, defaultValue: .seconds(300))
+        id: 0, option: "timeout", name: "timeout", kind: .seconds(max: 86_400), scopes: .all, defaultValue: .seconds(300))
     public static let maxRetries = Setting(
-        option: "maxRetries", name: "max_retries", kind: .count(0...100), scopes: .all, defaultValue: .count(2))
+        id: 1, option: "maxRetries", name: "max_retries", kind: .count(0...100), scopes: .all, defaultValue: .count(2))
     public static let deadline = Setting(
-        option: "deadline", name: "deadline", kind: .seconds(max: 604_800), scopes: .all, defaultValue: nil)
+        id: 2, option: "deadline", name: "deadline", kind: .seconds(max: 604_800), scopes: .all, defaultValue: nil)
     public static let cache = Setting(
-        option: "cache", name: "cache", kind: .choice(CacheMode.allCases.map(\.rawValue)), scopes: [.call, .connection],
+        id: 3, option: "cache", name: "cache", kind: .choice(CacheMode.allCases.map(\.rawValue)), scopes: [.call, .connection],
         defaultValue: .choice("on"))
     public static let concurrency = Setting(
-        option: "concurrency", name: "concurrency", kind: .count(1...256), scopes: .all, defaultValue: .count(16))
+        id: 4, option: "concurrency", name: "concurrency", kind: .count(1...256), scopes: .all, defaultValue: .count(16))
     public static let batchSize = Setting(
-        option: "batchSize", name: "batch_size", kind: .count(1...2048), scopes: .all, defaultValue: .count(64))
+        id: 5, option: "batchSize", name: "batch_size", kind: .count(1...2048), scopes: .all, defaultValue: .count(64))
     public static let maxCalls = Setting(
-        option: "maxCalls", name: "max_calls", kind: .count(0...2_147_483_647), scopes: [.call, .connection], defaultValue: nil)
+        id: 6, option: "maxCalls", name: "max_calls", kind: .count(0...2_147_483_647), scopes: [.call, .connection], defaultValue: nil)
     public static let maxTokens = Setting(
-        option: "maxTokens", name: "max_tokens", kind: .count(0...1_000_000_000_000_000), scopes: [.call, .connection],
+        id: 7, option: "maxTokens", name: "max_tokens", kind: .count(0...1_000_000_000_000_000), scopes: [.call, .connection],
         defaultValue: nil)
     public static let cacheTTL = Setting(
-        option: "cacheTTL", name: "cache_ttl", kind: .seconds(max: 3_153_600_000), scopes: .connection, defaultValue: nil)
+        id: 8, option: "cacheTTL", name: "cache_ttl", kind: .seconds(max: 3_153_600_000), scopes: .connection, defaultValue: nil)
     public static let backoff = Setting(
-        option: "backoff", name: "backoff", kind: .seconds(max: 600), scopes: .connection, defaultValue: .seconds(0.5))
+        id: 9, option: "backoff", name: "backoff", kind: .seconds(max: 600), scopes: .connection, defaultValue: .seconds(0.5))
     public static let progress = Setting(
-        option: "progress", name: "progress", kind: .choice(["auto", "on", "off"]), scopes: .connection,
+        id: 10, option: "progress", name: "progress", kind: .choice(["auto", "on", "off"]), scopes: .connection,
         defaultValue: .choice("auto"))
 
     /// Every setting, in the order messages list them.
@@ -71,8 +73,8 @@ public struct Setting: Sendable, Hashable, CustomStringConvertible {
         all.filter { $0.scopes.contains(scope) }.map { scope == .call ? $0.option : $0.name }
     }
 
-    public static func == (a: Setting, b: Setting) -> Bool { a.option == b.option }
-    public func hash(into hasher: inout Hasher) { hasher.combine(option) }
+    public static func == (a: Setting, b: Setting) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
 /// A checked value of a setting.
