@@ -32,7 +32,7 @@ enum EndpointFunctions {
                 endpoint.task.map { .text($0.rawValue) } ?? .null,
                 .text(endpoint.provider.rawValue),
                 endpoint.model.map { .text($0) } ?? .null,
-                .text(endpoint.url),
+                .text(Redactor.displayURL(endpoint.url)),
                 .text(endpoint.source),
                 keyDescription(endpoint.apiKey),
             ]

@@ -25,7 +25,8 @@ final class StatementState {
     }
 
     static func of(_ context: OpaquePointer?, state: ConnectionState, arguments: [SQLArgument]) throws -> StatementState {
-        if let known = aiq_get_auxdata(context, 0), (2..<arguments.count).allSatisfy({ aiq_get_auxdata(context, Int32($0)) != nil }) {
+        let optionArguments = arguments.indices.dropFirst(2)
+        if let known = aiq_get_auxdata(context, 0), optionArguments.allSatisfy({ aiq_get_auxdata(context, Int32($0)) != nil }) {
             return Unmanaged<StatementState>.fromOpaque(known).takeUnretainedValue()
         }
         let (name, options) = try AIQueryFunctions.parseCall(arguments, function: "ai_query")
@@ -36,7 +37,7 @@ final class StatementState {
         // SQLite owns the retained reference from here; with a non-constant argument it releases it at once and
         // the next row makes a new state (the budget then counts per row).
         aiq_set_auxdata(context, 0, retainedPointer(made), releaseBox)
-        for index in 2..<max(2, arguments.count) { aiq_set_auxdata(context, Int32(index), marker, nil) }
+        for index in optionArguments { aiq_set_auxdata(context, Int32(index), marker, nil) }
         return made
     }
 

@@ -123,6 +123,16 @@ struct ErrorTests {
         #expect(result.stdout.contains("llm|llm/v1/chat|openai|m|\(server.baseURL)/v1|session|$TEST_KEY"))
     }
 
+    /// A password in an endpoint's url is a secret like a key: not in listings, not in error text.
+    @Test func urlPasswordsAreNeverShown() throws {
+        let url = server.baseURL.replacingOccurrences(of: "http://", with: "http://user:pw-secret-77@") + "/v1"
+        let result = try shell.run(
+            withEndpoint("SELECT url FROM ai_endpoints WHERE name = 'llm'; SELECT ai_query('llm', 'x [[status:400]]');", url: url))
+        #expect(!result.stdout.contains("pw-secret-77") && !result.stderr.contains("pw-secret-77"))
+        #expect(result.stdout.contains("http://user:***@127.0.0.1"))
+        #expect(result.stderr.contains("(POST http://user:***@127.0.0.1"))
+    }
+
     @Test func directOnlyBlocksUseFromViewsAndTriggers() throws {
         let message = try shell.error(
             withEndpoint("CREATE VIEW v AS SELECT ai_query('llm', 'x') AS a; SELECT * FROM v;"))

@@ -73,14 +73,16 @@ struct PipelineTests {
         #expect(try modelCalls() == 20)
     }
 
-    /// Ctrl-C while a row waits for the rate limit (one call a minute) ends the statement at once.
-    @Test func ctrlCReachesARowWaitingOnTheRateLimit() throws {
+    /// Ctrl-C while rows wait for the rate limit (one call a minute) ends the statement at once, in both forms
+    /// (without it the shell would sit there for a minute per row).
+    @Test(arguments: [
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT count(ai_query('llm', 'r' || i)) FROM n;",
+        "SELECT count(*) FROM ai_query_rows('llm', 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT ''r'' || i FROM n');",
+    ])
+    func ctrlCReachesRowsWaitingOnTheRateLimit(statement: String) throws {
         let server = self.server
         let result = try shell.run(
-            endpoint(#","limit":{"calls":1,"renewal_period":"minute"}"#) + """
-                SELECT ai_config('cache', 'off');
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT count(ai_query('llm', 'r' || i)) FROM n;
-                """, timeout: 40,
+            endpoint(#","limit":{"calls":1,"renewal_period":"minute"}"#) + "SELECT ai_config('cache', 'off');\n" + statement, timeout: 40,
             interruptWhen: { ((try? server.requests().count) ?? 0) >= 1 })
         #expect(result.stderr.contains("interrupted"), "stderr: \(result.stderr)")
         #expect(try modelCalls() == 1)

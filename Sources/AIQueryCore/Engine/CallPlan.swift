@@ -80,9 +80,4 @@ public final class CallPlan: Sendable {
         knownCredential.withLock { $0 = found }
         return found
     }
-
-    /// Secrets of this plan that are known without asking for a token, for text produced before a request.
-    var redactor: Redactor {
-        (try? credential())?.redactor(sending: nil) ?? Redactor(secrets: [])
-    }
 }

@@ -106,30 +106,29 @@ public final class CallWindow<Tag, Value> {
         shared.lock.withLock { shared.queued.append(entries) }
     }
 
-    /// Starts queued requests while fewer than `concurrency` are in flight.
+    /// Starts workers while fewer than `concurrency` run and requests wait. A worker takes the next waiting request
+    /// as soon as it finishes one, so slots refill without waiting for this thread; it stops when none is left.
     private func dispatch() {
         let shared = shared
-        let control = CallControl(isCancelled: { shared.cancelled.isSet })
-        let jobs: [[Entry]] = shared.lock.withLock {
-            var started: [[Entry]] = []
-            while shared.inFlight < concurrency, let entries = shared.queued.popFirst() {
-                started.append(entries)
-                shared.inFlight += 1
-            }
-            return started
+        let starts = shared.lock.withLock {
+            let count = min(concurrency - shared.running, shared.queued.count)
+            shared.running += max(0, count)
+            return count
         }
-        for entries in jobs {
-            let (pipeline, plan) = (pipeline, plan)
-            let calls = entries.compactMap(\.call)
+        guard starts > 0 else { return }
+        let (pipeline, plan) = (pipeline, plan)
+        let control = CallControl(isCancelled: { shared.cancelled.isSet })
+        for _ in 0..<starts {
             WorkerPool.shared.submit {
-                let results = pipeline.fetch(calls, plan: plan, control: control)
-                shared.lock.withLock {
-                    for (entry, result) in zip(entries, results) {
-                        entry.result = result
-                        entry.source = .upstream
+                while let entries = shared.takeQueued() {
+                    let results = pipeline.fetch(entries.compactMap(\.call), plan: plan, control: control)
+                    shared.lock.withLock {
+                        for (entry, result) in zip(entries, results) {
+                            entry.result = result
+                            entry.source = .upstream
+                        }
+                        shared.lock.broadcast()
                     }
-                    shared.inFlight -= 1
-                    shared.lock.broadcast()
                 }
             }
         }
@@ -181,6 +180,16 @@ public final class CallWindow<Tag, Value> {
         let cancelled = CancellationFlag()
         /// Requests not yet sent, oldest first.
         var queued = FIFOQueue<[Entry]>()
-        var inFlight = 0
+        /// Workers taking requests from `queued`.
+        var running = 0
+
+        /// The next request for a worker, or nil, and then that worker stops.
+        func takeQueued() -> [Entry]? {
+            lock.withLock {
+                if let next = queued.popFirst() { return next }
+                running -= 1
+                return nil
+            }
+        }
     }
 }
