@@ -28,7 +28,7 @@ indirect enum DataType: Equatable, CustomStringConvertible {
         var parser = DDLParser(tokens: DDLParser.tokenize(text), source: text)
         let type = try parser.parseType()
         if parser.index < parser.tokens.count {
-            throw AIQueryError("returnType '\(text)': unexpected '\(parser.tokens[parser.index])'")
+            throw AIQueryError("returnType '\(text.truncatedForMessage(80))': unexpected '\(parser.tokens[parser.index].truncatedForMessage(40))'")
         }
         return type
     }
@@ -58,6 +58,9 @@ private struct DDLParser {
     var tokens: [String]
     var source: String
     var index = 0
+    /// How deep the type nests so far: bounded, so a hostile type cannot exhaust the stack.
+    var depth = 0
+    static let maxDepth = 64
 
     static func tokenize(_ text: String) -> [String] {
         var tokens: [String] = []
@@ -86,7 +89,7 @@ private struct DDLParser {
         return tokens
     }
 
-    func fail(_ message: String) -> AIQueryError { AIQueryError("returnType '\(source)': \(message)") }
+    func fail(_ message: String) -> AIQueryError { AIQueryError("returnType '\(source.truncatedForMessage(80))': \(message)") }
 
     mutating func next() throws(AIQueryError) -> String {
         guard index < tokens.count else { throw fail("ends too early") }
@@ -107,6 +110,9 @@ private struct DDLParser {
     }
 
     mutating func parseType() throws(AIQueryError) -> DataType {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw fail("nests more than \(Self.maxDepth) types deep") }
         let word = try next()
         switch word.uppercased() {
         case "STRING", "VARCHAR", "CHAR", "TEXT", "DATE", "TIMESTAMP", "TIMESTAMP_NTZ", "INTERVAL":

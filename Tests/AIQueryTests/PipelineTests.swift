@@ -145,5 +145,7 @@ struct PipelineTests {
                 == "ai_endpoint_set: endpoint 'e': timeout must be a number of seconds greater than 0 and at most 86400, got '1e+16'")
         #expect(
             try shell.error(endpoint() + #"SELECT ai_query('llm', 'x', '{"timeout":');"#).hasPrefix("ai_query: the options JSON is invalid: "))
+        let deep = try shell.error(endpoint() + "SELECT ai_query('llm', 'x', 'returnType', replace(printf('%.*c', 100000, 'x'), 'x', 'ARRAY<') || 'INT');")
+        #expect(deep.hasPrefix("ai_query: returnType 'ARRAY<ARRAY<") && deep.hasSuffix("': nests more than 64 types deep"))
     }
 }

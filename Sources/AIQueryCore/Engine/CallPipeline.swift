@@ -1,5 +1,6 @@
-/// The life of every call, whichever front door it came in by: the statement's memo and the cache, in-flight
-/// deduplication, budgets, rate limits, retries, transport, parsing, usage accounting and shaping the answer.
+/// The life of every call, whichever front door it came in by: the statement's memo and the cache (identical
+/// requests of a statement are asked once; a window also joins those in flight), budgets, rate limits, retries,
+/// transport, parsing, usage accounting and shaping the answer.
 /// `ai_query` is the pipeline with one call (``answer(_:plan:control:shape:)``), `ai_query_rows` the pipeline
 /// with a window of calls on worker threads (``CallWindow``), a NIO server the async face.
 ///
