@@ -19,7 +19,6 @@ public final class CallWindow<Tag, Value> {
     private var batch: [Entry] = []
     private var batchBytes = 0
     private var leaders: [[UInt8]: Entry] = [:]
-    private var inputEnded = false
 
     /// Bytes of text per embeddings request, whatever the batch size.
     public static var maxBatchBytes: Int { 1 << 20 }
@@ -73,7 +72,6 @@ public final class CallWindow<Tag, Value> {
 
     /// No more calls will be added: a partial batch may go now.
     public func endInput() {
-        inputEnded = true
         if !batch.isEmpty { flushBatch() }
         dispatch()
     }
