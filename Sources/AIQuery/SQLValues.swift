@@ -1,19 +1,11 @@
 import AIQueryCore
 import CAIQuery
 
-/// SQLite's subtype for JSON text (what json() and json_object() set).
-let jsonSubtype: UInt32 = 74
 /// sqlite-vec's subtype for float32 vector BLOBs.
 let float32VectorSubtype: UInt32 = 223
 
-/// One SQL argument, copied out of SQLite so it outlives the callback.
-enum SQLArgument {
-    case null
-    case integer(Int64)
-    case double(Double)
-    case text(String, subtype: UInt32)
-    case blob([UInt8])
-
+extension SQLArgument {
+    /// Copies a value out of SQLite.
     init(_ value: OpaquePointer?) {
         switch aiq_value_type(value) {
         case Int32(AIQ_INTEGER): self = .integer(aiq_value_int64(value))
@@ -32,35 +24,6 @@ enum SQLArgument {
         }
     }
 
-    var isNull: Bool {
-        if case .null = self { return true }
-        return false
-    }
-
-    /// Text, or the decimal form of a number; nil for NULL and BLOB.
-    var text: String? {
-        switch self {
-        case .text(let s, _): return s
-        case .integer(let i): return String(i)
-        case .double(let d): return String(d)
-        case .null, .blob: return nil
-        }
-    }
-
-    var isJSON: Bool {
-        if case .text(_, let subtype) = self { return subtype == jsonSubtype }
-        return false
-    }
-
-    var typeName: String {
-        switch self {
-        case .null: return "NULL"
-        case .integer: return "INTEGER"
-        case .double: return "REAL"
-        case .text: return "TEXT"
-        case .blob: return "BLOB"
-        }
-    }
 }
 
 /// A value a function returns to SQLite.

@@ -1,21 +1,21 @@
-import AIQueryCore
-
 /// ai_query's optional arguments, with Databricks' names: what shapes the answer (failOnError, returnType), what
 /// goes into the request (modelParameters, responseFormat), and the call's layer of settings.
-struct CallOptions {
-    var failOnError = true
-    var returnType: DataType?
-    var request = RequestOptions()
-    var settings = SettingLayer()
+public struct CallOptions: Sendable {
+    public init() {}
 
-    static let names = ["returnType", "failOnError", "modelParameters", "responseFormat"] + Setting.names(in: .call)
+    public var failOnError = true
+    public var returnType: DataType?
+    public var request = RequestOptions()
+    public var settings = SettingLayer()
+
+    public static let names = ["returnType", "failOnError", "modelParameters", "responseFormat"] + Setting.names(in: .call)
     static let reservedParameters: Set<String> = ["messages", "prompt", "input"]
 
     /// Accepts the three shapes SQL users write:
     /// - key/value pairs: `'failOnError', 'false', 'modelParameters', '{"max_tokens":50}'` (Databricks' original syntax)
     /// - one JSON object: `json_object('failOnError', json('false'), …)` or the same as text
     /// - positional: `returnType[, failOnError]`, or a responseFormat JSON as the third argument (as a Databricks demo does)
-    static func parse(_ arguments: ArraySlice<SQLArgument>) throws(AIQueryError) -> CallOptions {
+    public static func parse(_ arguments: ArraySlice<SQLArgument>) throws(AIQueryError) -> CallOptions {
         var options = CallOptions()
         let args = Array(arguments)
         if args.isEmpty { return options }

@@ -1,16 +1,14 @@
-import AIQueryCore
-
 /// A Databricks DDL type (`STRING`, `ARRAY<FLOAT>`, `STRUCT<a: INT, b: ARRAY<STRING>>`), used by returnType and
 /// by a DDL responseFormat.
-indirect enum DataType: Equatable, CustomStringConvertible {
+public indirect enum DataType: Sendable, Equatable, CustomStringConvertible {
     case string, integer, double, boolean, variant
     case array(DataType)
     case map(DataType, DataType)
     case structure([(String, DataType)])
 
-    static func == (a: DataType, b: DataType) -> Bool { a.description == b.description }
+    public static func == (a: DataType, b: DataType) -> Bool { a.description == b.description }
 
-    var description: String {
+    public var description: String {
         switch self {
         case .string: return "STRING"
         case .integer: return "BIGINT"
@@ -24,7 +22,7 @@ indirect enum DataType: Equatable, CustomStringConvertible {
     }
 
     /// Parses DDL text; the error says where it stopped understanding.
-    static func parse(_ text: String) throws(AIQueryError) -> DataType {
+    public static func parse(_ text: String) throws(AIQueryError) -> DataType {
         var parser = DDLParser(tokens: DDLParser.tokenize(text), source: text)
         let type = try parser.parseType()
         if parser.index < parser.tokens.count {
@@ -34,7 +32,7 @@ indirect enum DataType: Equatable, CustomStringConvertible {
     }
 
     /// The JSON schema a model should follow to produce this type (for responseFormat given as DDL).
-    var jsonSchema: JSONValue {
+    public var jsonSchema: JSONValue {
         switch self {
         case .string: return .object([("type", .string("string"))])
         case .integer: return .object([("type", .string("integer"))])
