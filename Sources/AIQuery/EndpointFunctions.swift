@@ -3,6 +3,7 @@ import AIQueryCore
 /// `ai_endpoint_set`, `ai_endpoint_drop` and the `ai_endpoints` listing.
 enum EndpointFunctions {
     static func set(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        try SettingsFunctions.requireUnrestricted(state, "endpoint definitions cannot change")
         guard case .text(let name, _) = arguments[0], !name.isEmpty else {
             throw AIQueryError("the endpoint name (first argument) must be non-empty text")
         }
@@ -21,6 +22,7 @@ enum EndpointFunctions {
     }
 
     static func drop(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        try SettingsFunctions.requireUnrestricted(state, "endpoint definitions cannot change")
         guard case .text(let name, _) = arguments[0] else { throw AIQueryError("the endpoint name must be text") }
         return .integer(state.endpoints.dropSessionEndpoint(name) ? 1 : 0)
     }

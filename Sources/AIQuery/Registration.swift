@@ -8,22 +8,31 @@ final class ConnectionState: Sendable {
     let pipeline = CallPipeline.shared
     /// Defaults set with ai_config: call options override them, they override endpoint definitions.
     let settings = Mutex(SettingLayer())
+    /// The endpoints this connection may call: the process's allowlist, narrowed by ai_config.
+    let allowlist = Mutex(EndpointAllowlist.process)
     private let store = Mutex<SQLiteResponseStore?>(nil)
 
-    /// The process's cache store, remembered here so a statement doesn't look it up again.
-    func responseStore() throws(AIQueryError) -> SQLiteResponseStore? {
+    /// The process's cache store, remembered here so a statement doesn't look it up again. A cache that cannot be
+    /// opened is a warning, not an error: rows are answered without it (cache mode replay then says it is missing).
+    func responseStore() -> SQLiteResponseStore? {
         if let known = store.withLock({ $0 }) { return known }
-        let found = try SQLiteResponseStore.shared(api: .host)
-        store.withLock { $0 = found }
-        return found
+        do {
+            let found = try SQLiteResponseStore.shared(api: .host)
+            store.withLock { $0 = found }
+            return found
+        } catch {
+            System.warnOnce("cache-open", "aiquery: \(error.message); answering without the cache")
+            return nil
+        }
     }
 
     /// Everything a statement decides once: the endpoint and how to call it, from the call's options over this
     /// connection's settings over the endpoint's definition.
     func plan(endpoint name: String, options: CallOptions) throws(AIQueryError) -> CallPlan {
+        try allowlist.withLock { $0 }.check(name)
         let endpoint = try endpoints.resolve(name)
         let settings = ResolvedSettings(call: options.settings, connection: self.settings.withLock { $0 }, endpoint: endpoint.settings)
-        let store = settings.cacheMode == .off ? nil : try responseStore()
+        let store = settings.cacheMode == .off ? nil : responseStore()
         return try CallPlan(endpoint: endpoint, options: options.request, settings: settings, store: store)
     }
 }
@@ -42,6 +51,11 @@ struct SQLFunction: Sendable {
     var arity: Int32
     var flags: Int32 = directOnly
     var handler: @Sendable (ConnectionState, [SQLArgument], OpaquePointer?) throws -> SQLResult
+    /// Checked once per statement by the function itself (ai_query, on every row's path) instead of per call.
+    var guardsItself = false
+    /// SQLITE_DIRECTONLY alone does not keep a function out of CHECK constraints on SQLite 3.40: those functions
+    /// also pass the ``SchemaGuard``.
+    var isGuarded: Bool { flags & Int32(AIQ_DIRECTONLY) != 0 && !guardsItself }
 
     init(_ name: String, arity: Int32, flags: Int32 = directOnly, _ handler: @escaping @Sendable (ConnectionState, [SQLArgument]) throws -> SQLResult) {
         self.init(name, arity: arity, flags: flags, contextual: { state, arguments, _ in try handler(state, arguments) })
@@ -55,9 +69,17 @@ struct SQLFunction: Sendable {
     }
 }
 
+extension SQLFunction {
+    func guardingItself() -> SQLFunction {
+        var copy = self
+        copy.guardsItself = true
+        return copy
+    }
+}
+
 /// Every function the extension adds, in one place.
 let functionTable: [SQLFunction] = [
-    SQLFunction("ai_query", arity: -1, flags: SQLFunction.directOnlyJSON, contextual: AIQueryFunctions.aiQuery),
+    SQLFunction("ai_query", arity: -1, flags: SQLFunction.directOnlyJSON, contextual: AIQueryFunctions.aiQuery).guardingItself(),
     SQLFunction("ai_query_request", arity: -1, flags: SQLFunction.directOnlyJSON, AIQueryFunctions.aiQueryRequest),
     SQLFunction("ai_endpoint_set", arity: 2, EndpointFunctions.set),
     SQLFunction("ai_endpoint_drop", arity: 1, EndpointFunctions.drop),
@@ -129,6 +151,7 @@ private let callFunction: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePo
     arguments.reserveCapacity(Int(argc))
     for index in 0..<Int(argc) { arguments.append(SQLArgument(argv?[index])) }
     do {
+        if bound.definition.isGuarded { try SchemaGuard.check(bound.definition.name, db: aiq_context_db(context)) }
         try bound.definition.handler(bound.state, arguments, context).store(in: context)
     } catch {
         let (message, code) = sqlError(error, in: bound.definition.name)

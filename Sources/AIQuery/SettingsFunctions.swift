@@ -6,9 +6,10 @@ enum SettingsFunctions {
     /// `ai_config(name)` reads a setting, `ai_config(name, value)` sets it (NULL restores the default). What it
     /// reports is what a call with no options of its own runs with.
     static func config(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        if case .text(EndpointAllowlist.settingName, _) = arguments[0] { return try allowedEndpoints(state, arguments) }
         guard case .text(let name, _) = arguments[0], let setting = Setting.named(name, in: .connection) else {
             throw AIQueryError(
-                "unknown setting '\(arguments[0].text?.truncatedForMessage(40) ?? "NULL")'; use \(Setting.names(in: .connection).joined(separator: ", "))")
+                "unknown setting '\(arguments[0].text?.truncatedForMessage(40) ?? "NULL")'; use \((Setting.names(in: .connection) + [EndpointAllowlist.settingName]).joined(separator: ", "))")
         }
         if arguments.count == 2 {
             let value: SettingValue?
@@ -30,8 +31,30 @@ enum SettingsFunctions {
         }
     }
 
+    /// `ai_config('allowed_endpoints' [, 'a,b' | 'none'])`: which endpoints this connection may call. Setting it
+    /// only ever narrows what is allowed.
+    static func allowedEndpoints(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        if arguments.count == 2 {
+            guard case .text(let text, _) = arguments[1] else {
+                throw AIQueryError(
+                    .permissionDenied,
+                    "allowed_endpoints can only be narrowed, never lifted: give endpoint names separated by commas, or 'none'")
+            }
+            state.allowlist.withLock { $0 = $0.narrowed(to: text) }
+        }
+        return state.allowlist.withLock { $0 }.description.map { .text($0) } ?? .null
+    }
+
+    /// While endpoints are restricted, definitions and the cache stay as the deployment set them.
+    static func requireUnrestricted(_ state: ConnectionState, _ action: String) throws(AIQueryError) {
+        guard state.allowlist.withLock({ $0 }).isRestricted else { return }
+        throw AIQueryError(
+            .permissionDenied,
+            "refused: endpoints are restricted on this connection (\(EndpointAllowlist.variable) or ai_config('\(EndpointAllowlist.settingName)')), so \(action)")
+    }
+
     static func cacheStats(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
-        guard let store = try state.responseStore() else {
+        guard let store = state.responseStore() else {
             return .json(#"{"path":null,"entries":0,"bytes":0,"hits":0,"misses":0}"#)
         }
         let stats = try store.statistics()
@@ -43,7 +66,8 @@ enum SettingsFunctions {
     }
 
     static func cacheClear(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
-        guard let store = try state.responseStore() else { return .integer(0) }
+        try requireUnrestricted(state, "the cache cannot be cleared")
+        guard let store = state.responseStore() else { return .integer(0) }
         let endpoint = arguments.first.flatMap { $0.isNull ? nil : $0.text }
         return .integer(Int64(try store.clear(endpoint: endpoint)))
     }

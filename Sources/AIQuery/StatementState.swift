@@ -29,6 +29,7 @@ final class StatementState {
         if let known = aiq_get_auxdata(context, 0), optionArguments.allSatisfy({ aiq_get_auxdata(context, Int32($0)) != nil }) {
             return Unmanaged<StatementState>.fromOpaque(known).takeUnretainedValue()
         }
+        try SchemaGuard.check("ai_query", db: aiq_context_db(context))
         let (name, options) = try AIQueryFunctions.parseCall(arguments, function: "ai_query")
         let plan = try state.plan(endpoint: name, options: options)
         let made = StatementState(

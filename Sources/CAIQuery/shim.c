@@ -88,6 +88,10 @@ sqlite3_value *aiq_column_value(sqlite3_stmt *stmt, int column) { return sqlite3
 int aiq_column_count(sqlite3_stmt *stmt) { return sqlite3_column_count(stmt); }
 const char *aiq_column_name(sqlite3_stmt *stmt, int column) { return sqlite3_column_name(stmt, column); }
 int aiq_stmt_readonly(sqlite3_stmt *stmt) { return sqlite3_stmt_readonly(stmt); }
+sqlite3_stmt *aiq_next_stmt(sqlite3 *db, sqlite3_stmt *previous) { return sqlite3_next_stmt(db, previous); }
+int aiq_stmt_busy(sqlite3_stmt *stmt) { return sqlite3_stmt_busy(stmt); }
+const char *aiq_sql(sqlite3_stmt *stmt) { return sqlite3_sql(stmt); }
+const unsigned char *aiq_column_text(sqlite3_stmt *stmt, int column) { return sqlite3_column_text(stmt, column); }
 
 // SQLite 3.40 has no sqlite3_is_interrupted. While sqlite3_interrupt's flag is up (until every statement on the
 // connection has stopped), preparing or stepping any statement fails with SQLITE_INTERRUPT, so a throwaway

@@ -81,6 +81,7 @@ struct Shell {
         return url.path
     }
 
+    /// Runs the shell to its end.
     /// - Parameters:
     ///   - interruptWhen: polled while the shell runs; once it returns true the shell gets SIGINT, as from Ctrl-C
     ///     (its handler calls sqlite3_interrupt).
@@ -89,10 +90,18 @@ struct Shell {
         _ sql: String, database: String = ":memory:", load: Bool = true, timeout: TimeInterval = 120,
         interruptWhen: (() -> Bool)? = nil, under wrapper: [String] = []
     ) throws -> ShellResult {
+        try start(sql, database: database, load: load, signals: interruptWhen != nil, under: wrapper)
+            .wait(timeout: timeout, interruptWhen: interruptWhen)
+    }
+
+    /// Starts the shell and returns at once, so that several can run together.
+    func start(
+        _ sql: String, database: String = ":memory:", load: Bool = true, signals: Bool = false, under wrapper: [String] = []
+    ) throws -> RunningShell {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = wrapper + ["sqlite3", "-batch", database]
-        if interruptWhen != nil {
+        if signals {
             // Foundation starts children with signals blocked; unblock them so SIGINT reaches the shell's handler.
             process.arguments = [
                 "python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])",
@@ -103,17 +112,48 @@ struct Shell {
         process.environment = env
         process.currentDirectoryURL = home
         // Output goes to files, not pipes: no reader threads, so tests never wait on Dispatch from the test pool.
-        let outFile = home.appendingPathComponent("stdout-\(UUID().uuidString)")
-        let errFile = home.appendingPathComponent("stderr-\(UUID().uuidString)")
+        let running = RunningShell(
+            process: process, stdout: home.appendingPathComponent("stdout-\(UUID().uuidString)"),
+            stderr: home.appendingPathComponent("stderr-\(UUID().uuidString)"))
         let inFile = home.appendingPathComponent("stdin-\(UUID().uuidString)")
         let script = (load ? ".load \(try Paths.library)\n" : "") + sql + "\n"
         try Data(script.utf8).write(to: inFile)
-        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: running.stdout.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: running.stderr.path, contents: nil)
         process.standardInput = try FileHandle(forReadingFrom: inFile)
-        process.standardOutput = try FileHandle(forWritingTo: outFile)
-        process.standardError = try FileHandle(forWritingTo: errFile)
+        process.standardOutput = try FileHandle(forWritingTo: running.stdout)
+        process.standardError = try FileHandle(forWritingTo: running.stderr)
         try process.run()
+        return running
+    }
+
+    /// Runs one statement and returns its output lines, failing the test on any stderr output.
+    func query(_ sql: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String] {
+        let result = try run(sql)
+        #expect(result.stderr == "", "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        return result.lines
+    }
+
+    /// Runs SQL expected to fail and returns the error text without the shell's prefix.
+    func error(_ sql: String, database: String = ":memory:", sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let result = try run(sql, database: database)
+        let text = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!text.isEmpty, "expected an error, got stdout \(result.stdout)", sourceLocation: sourceLocation)
+        // The 3.40 shell prints "Runtime error near line N: ai_query: …"; the message starts at the function name.
+        if let range = text.range(of: #"ai_[a-z_]+: "#, options: .regularExpression) {
+            return String(text[range.lowerBound...])
+        }
+        return text
+    }
+}
+
+/// A shell started by ``Shell/start(_:database:load:signals:under:)``.
+struct RunningShell {
+    let process: Process
+    let stdout: URL
+    let stderr: URL
+
+    func wait(timeout: TimeInterval = 120, interruptWhen: (() -> Bool)? = nil) throws -> ShellResult {
         let deadline = Date().addingTimeInterval(timeout)
         var interrupted = false
         while process.isRunning {
@@ -128,28 +168,9 @@ struct Shell {
             usleep(5_000)
         }
         return ShellResult(
-            stdout: String(decoding: try Data(contentsOf: outFile), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errFile), as: UTF8.self),
+            stdout: String(decoding: try Data(contentsOf: stdout), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: stderr), as: UTF8.self),
             status: process.terminationStatus)
-    }
-
-    /// Runs one statement and returns its output lines, failing the test on any stderr output.
-    func query(_ sql: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String] {
-        let result = try run(sql)
-        #expect(result.stderr == "", "stderr: \(result.stderr)", sourceLocation: sourceLocation)
-        return result.lines
-    }
-
-    /// Runs SQL expected to fail and returns the error text without the shell's prefix.
-    func error(_ sql: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let result = try run(sql)
-        let text = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(!text.isEmpty, "expected an error, got stdout \(result.stdout)", sourceLocation: sourceLocation)
-        // The 3.40 shell prints "Runtime error near line N: ai_query: …"; the message starts at the function name.
-        if let range = text.range(of: #"ai_[a-z_]+: "#, options: .regularExpression) {
-            return String(text[range.lowerBound...])
-        }
-        return text
     }
 }
 

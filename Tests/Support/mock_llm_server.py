@@ -154,11 +154,16 @@ class Handler(BaseHTTPRequestHandler):
             if code is None:
                 code = DBX_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "ERROR")
             body = {"error_code": code, "message": message}
-        # Retry-After lets clients exercise their back-off path quickly; [[retry_after_ms:N]] makes it shorter.
+        # Retry-After lets clients exercise their back-off path quickly; [[retry_after_ms:N]] makes it shorter and
+        # [[retry_after:VALUE]] sends any value (inf, 1e19, an HTTP date) as it is.
         headers = []
         if status in (429, 503):
             ms = getattr(self, "retry_after_ms", None)
-            headers = [("retry-after-ms", ms)] if ms is not None else [("Retry-After", "1")]
+            raw = getattr(self, "retry_after_raw", None)
+            if raw is not None:
+                headers = [("Retry-After", raw)]
+            else:
+                headers = [("retry-after-ms", ms)] if ms is not None else [("Retry-After", "1")]
         self.send(status, body, headers=headers)
 
     def dispatch(self):
@@ -364,9 +369,13 @@ class Handler(BaseHTTPRequestHandler):
             if self.faults(marked, flavor, kind):
                 return
             b64 = body.get("encoding_format") == "base64"
+
+            def vector(s):  # [[dims:N]] on one input: a vector of another length, as a broken server might send
+                m = re.search(r"\[\[dims:(\d+)\]\]", s)
+                return (embedding_of(s) * 64)[:int(m.group(1))] if m else embedding_of(s)
             data = [{"object": "embedding", "index": i,
-                     "embedding": base64.b64encode(struct.pack("<8f", *embedding_of(s))).decode()
-                     if b64 else embedding_of(s)} for i, s in enumerate(inputs)]
+                     "embedding": base64.b64encode(struct.pack(f"<{len(vector(s))}f", *vector(s))).decode()
+                     if b64 else vector(s)} for i, s in enumerate(inputs)]
             n = sum(words(s) for s in inputs)
             return self.send(200, {"object": "list", "data": data, "model": model,
                                    "usage": {"prompt_tokens": n, "total_tokens": n}})
@@ -391,8 +400,15 @@ class Handler(BaseHTTPRequestHandler):
                       "finish_reason": "stop"}
             head = {"id": "chatcmpl-mock", "object": "chat.completion"}
         p, c = words(prompt), words(reply)
+        m = re.search(r"\[\[usage:(\d+)\]\]", prompt)  # an upstream that reports absurd token counts
+        if m:
+            p = c = int(m.group(1))
+        headers = ()
+        m = re.search(r"\[\[big_header:(\d+)\]\]", prompt)  # one response header of N bytes
+        if m:
+            headers = [("X-Padding", "x" * int(m.group(1)))]
         self.send(200, dict(head, created=CREATED, model=model, choices=[choice],
-                            usage={"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}))
+                            usage={"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}), headers=headers)
 
     @staticmethod
     def reply_text(prompt):
@@ -402,8 +418,10 @@ class Handler(BaseHTTPRequestHandler):
     # ---------- fault injection ----------
     def faults(self, prompt, flavor, kind):
         """Apply prompt markers; return True if a response (or deliberate non-response) was sent."""
-        m = re.search(r"\[\[retry_after_ms:(\d+)\]\]", prompt)
+        m = re.search(r"\[\[retry_after_ms:([^\]]+)\]\]", prompt)
         self.retry_after_ms = m.group(1) if m else None
+        m = re.search(r"\[\[retry_after:([^\]]+)\]\]", prompt)
+        self.retry_after_raw = m.group(1) if m else None
         # [[first:K:inner]] applies [[inner]] (drop, garbage, truncated, sleep=S, status=N) to the first K requests
         # carrying that exact marker, then lets later ones through: a fault that heals, for retry tests.
         # An optional trailing ":tag" makes the marker (and so its count) unique per row.
@@ -439,9 +457,18 @@ class Handler(BaseHTTPRequestHandler):
         if "[[garbage]]" in prompt:
             self.send(200, b"<html>upstream proxy error</html>", "text/html")
             return True
-        m = re.search(r"\[\[echo_headers:(\d{3})\]\]", prompt)
-        if m:  # a careless upstream that quotes the request's headers (keys included) in its error message
-            self.error(flavor, int(m.group(1)), "rejected request with headers " + json.dumps(dict(self.headers)))
+        m = re.search(r"\[\[echo_headers:(\d{3})(?::(json|html|text|nochoices))?\]\]", prompt)
+        if m:  # a careless upstream that quotes the request's headers (keys included) back
+            status, shape = int(m.group(1)), m.group(2) or "json"
+            quoted = json.dumps(dict(self.headers))
+            if shape == "json":
+                self.error(flavor, status, "rejected request with headers " + quoted)
+            elif shape == "html":
+                self.send(status, f"<html><body><h1>{status} Bad Gateway</h1><pre>{quoted}</pre></body></html>".encode(), "text/html")
+            elif shape == "text":
+                self.send(status, ("request was: " + quoted).encode(), "text/plain")
+            else:
+                self.send(status, {"object": "chat.completion", "debug": {"request_headers": dict(self.headers)}})
             return True
         status = None
         m = re.search(r"\[\[status:(\d{3})\]\]", prompt)

@@ -66,21 +66,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
                 .invalidConfiguration, "cannot open the cache \(path): \(message); set AIQUERY_CACHE to another file or to off")
         }
         db = handle
-        // `answers` holds what a SQL hit needs, in rows as small as can be (more of them per page: a warm statement
-        // reads pages in key order, which is random); usage, finish reason and the whole body live apart, read
-        // only by a front door that replays an answer.
-        try execute(
-            """
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=NORMAL;
-            CREATE TABLE IF NOT EXISTS answers(
-                key BLOB PRIMARY KEY, endpoint TEXT NOT NULL, kind INTEGER NOT NULL, value BLOB NOT NULL, created REAL NOT NULL
-            ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS answers_endpoint ON answers(endpoint);
-            CREATE TABLE IF NOT EXISTS answer_details(
-                key BLOB PRIMARY KEY, input_tokens INTEGER, output_tokens INTEGER, finish_reason TEXT, body BLOB
-            );
-            """)
+        try setUp()
         selectStatement = try prepare("SELECT kind, value, created FROM answers WHERE key = ?1")
         selectDetailsStatement = try prepare("SELECT input_tokens, output_tokens, finish_reason, body FROM answer_details WHERE key = ?1")
         upsertStatement = try prepare(
@@ -88,6 +74,50 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         upsertDetailsStatement = try prepare(
             "INSERT OR REPLACE INTO answer_details(key, input_tokens, output_tokens, finish_reason, body) VALUES (?1, ?2, ?3, ?4, ?5)")
         deleteDetailsStatement = try prepare("DELETE FROM answer_details WHERE key = ?1")
+    }
+
+    /// `answers` holds what a SQL hit needs, in rows as small as can be (more of them per page: a warm statement
+    /// reads pages in key order, which is random); usage, finish reason and the whole body live apart, read only
+    /// by a front door that replays an answer.
+    private static let schema = """
+        PRAGMA journal_mode=WAL;
+        PRAGMA synchronous=NORMAL;
+        BEGIN IMMEDIATE;
+        CREATE TABLE IF NOT EXISTS answers(
+            key BLOB PRIMARY KEY, endpoint TEXT NOT NULL, kind INTEGER NOT NULL, value BLOB NOT NULL, created REAL NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS answers_endpoint ON answers(endpoint);
+        CREATE TABLE IF NOT EXISTS answer_details(
+            key BLOB PRIMARY KEY, input_tokens INTEGER, output_tokens INTEGER, finish_reason TEXT, body BLOB
+        );
+        COMMIT;
+        """
+
+    /// Processes that open a new cache file at the same moment race for its WAL mode and its tables, and the loser
+    /// gets SQLITE_BUSY, which the busy timeout does not always cover (changing the journal mode): that is a wait,
+    /// not a failure, so it is tried again for a while. A file that is ready needs reads only, which WAL never
+    /// blocks: a cache that another process keeps locked still opens (and its writes fail, costing a warning).
+    private func setUp() throws(AIQueryError) {
+        let giveUp = System.monotonicSeconds() + 12
+        while true {
+            if isReady() { return }
+            let rc = api.exec(db, Self.schema)
+            if rc == SQLiteAPI.ok { return }
+            let error = failure()
+            _ = api.exec(db, "ROLLBACK")
+            let busy = rc & 0xff == 5 || rc & 0xff == 6  // SQLITE_BUSY, SQLITE_LOCKED
+            guard busy, System.monotonicSeconds() < giveUp else { throw error }
+            EndpointLimiter.sleepSeconds(0.02)
+        }
+    }
+
+    /// In WAL mode with both tables: nothing to create.
+    private func isReady() -> Bool {
+        var statement: OpaquePointer?
+        defer { _ = api.finalize(statement) }
+        let sql = "SELECT (SELECT journal_mode FROM pragma_journal_mode) = 'wal' AND (SELECT count(*) FROM sqlite_schema WHERE name IN ('answers', 'answer_details')) = 2"
+        guard api.prepare(db, sql, &statement) == SQLiteAPI.ok, api.step(statement) == SQLiteAPI.row else { return false }
+        return api.columnInt64(statement, 0) == 1
     }
 
     private func failure() -> AIQueryError {

@@ -30,7 +30,7 @@ public struct CallControl: Sendable {
 }
 
 /// A flag set from one thread and read from others (a cancelled task, a statement that stopped).
-public final class CancellationFlag: Sendable {
+public final class SharedFlag: Sendable {
     private let value = Atomic<Bool>(false)
     public init() {}
     public func set() { value.store(true, ordering: .relaxed) }

@@ -23,7 +23,12 @@ extension CallPipeline {
     func fetchOne(_ call: PreparedCall, plan: CallPlan, control: CallControl) throws(AIQueryError) -> ModelResponse {
         let task = try plan.task(control: control)
         let exchange = try send(call.body, plan: plan, control: control)
-        var response = try plan.provider.response(from: try exchange.json(plan: plan), endpoint: plan.endpoint, task: task)
+        var response: ModelResponse
+        do {
+            response = try plan.provider.response(from: try exchange.json(plan: plan), endpoint: plan.endpoint, task: task)
+        } catch {
+            throw error.redacted(by: exchange.redactor)
+        }
         response.output = exchange.redactor.redact(response.output)
         response.usage = exchange.usage
         response.raw = exchange.redactor.redact(exchange.response.body)
@@ -36,7 +41,12 @@ extension CallPipeline {
             return .null
         }
         let exchange = try send(calls[0].body.setting("input", .array(texts)), plan: plan, control: control)
-        let vectors = try plan.provider.embeddings(from: try exchange.json(plan: plan), count: calls.count, endpoint: plan.endpoint)
+        let vectors: [[Float]]
+        do {
+            vectors = try plan.provider.embeddings(from: try exchange.json(plan: plan), count: calls.count, endpoint: plan.endpoint)
+        } catch {
+            throw error.redacted(by: exchange.redactor)
+        }
         return vectors.map { ModelResponse(output: .embedding($0)) }
     }
 

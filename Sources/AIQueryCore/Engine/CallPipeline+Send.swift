@@ -29,6 +29,12 @@ extension CallPipeline {
         let bytes = Array(body.serialized().utf8)
         let policy = plan.settings.retryPolicy
         let estimate = Self.estimatedTokens(body: body, bodyBytes: bytes.count, task: task)
+        if let limiter = plan.limiter, let budget = limiter.limits.tokensPerWindow, estimate > budget {
+            // It could only ever run alone in an empty window, and would still go over the limit.
+            throw AIQueryError(
+                .tooLarge,
+                "endpoint '\(endpoint.name)': this request needs about \(estimate) tokens (its prompt and max_tokens), more than the endpoint's whole limit of \(budget) tokens per \(plan.endpoint.limit?.renewalPeriod ?? "minute"); raise limit.tokens, lower max_tokens or shorten the request")
+        }
         let started = System.monotonicSeconds()
         var attempt = 0
         while true {

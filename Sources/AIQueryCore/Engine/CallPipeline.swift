@@ -26,7 +26,7 @@ public final class CallPipeline: Sendable {
     public func answer<Value: Sendable>(
         _ call: PreparedCall, plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
     ) async -> Result<Value, AIQueryError> {
-        let cancelled = CancellationFlag()
+        let cancelled = SharedFlag()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 WorkerPool.shared.submit {
@@ -82,12 +82,13 @@ public final class CallPipeline: Sendable {
     @usableFromInline
     func remember(_ response: ModelResponse, for call: PreparedCall, plan: CallPlan) {
         plan.memo.remember(response, for: call.key)
-        guard let store = plan.store, plan.cacheMode.writes else { return }
+        guard let store = plan.store, plan.cacheMode.writes, !plan.cacheWritesFailed.isSet else { return }
         do {
             try store.store(key: call.key, endpoint: plan.endpoint.name, response: response)
         } catch {
             // The row has its answer; losing it for want of a cache entry would be worse than a warning.
-            System.warnOnce("cache-write", "aiquery: storing an answer in the cache failed, going on without: \(error.message)")
+            plan.cacheWritesFailed.set()
+            System.warnOnce("cache-write", "aiquery: storing an answer in the cache failed, going on without it: \(error.message)")
         }
     }
 }

@@ -16,6 +16,9 @@ public final class CallPlan: Sendable {
     public let store: (any ResponseStore)?
     public let tally: StatementTally
     public let memo = StatementMemo()
+    /// Set once a cache write failed (the file locked past the busy timeout, say): the rest of the statement does
+    /// not wait for it again.
+    public let cacheWritesFailed = SharedFlag()
     let limiter: EndpointLimiter?
     let transport: HTTPTransport
     /// The task when the definition says it; otherwise looked up once into `lookedUpTask`.
@@ -34,7 +37,7 @@ public final class CallPlan: Sendable {
         cacheMode = settings.cacheMode
         cacheTTL = settings.seconds(.cacheTTL)
         if cacheMode == .replay, store == nil {
-            throw AIQueryError(.invalidConfiguration, "cache mode replay needs the cache, but AIQUERY_CACHE is off")
+            throw AIQueryError(.invalidConfiguration, "cache mode replay needs the cache, but it is off (AIQUERY_CACHE) or could not be opened")
         }
         self.store = cacheMode == .off ? nil : store
         tally = StatementTally(endpoint: endpoint.name, maxCalls: settings.count(.maxCalls), maxTokens: settings.count(.maxTokens))

@@ -175,7 +175,7 @@ public final class CallWindow<Tag, Value> {
     /// What worker threads touch, guarded by `lock`.
     private final class Shared: @unchecked Sendable {
         let lock = ConditionLock()
-        let cancelled = CancellationFlag()
+        let cancelled = SharedFlag()
         /// Requests not yet sent, oldest first.
         var queued = FIFOQueue<[Entry]>()
         /// Workers taking requests from `queued`.

@@ -4,8 +4,8 @@ extension AIQueryError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Value: String, Sendable {
             case invalidArgument, invalidConfiguration, unknownEndpoint, missingCredentials
-            case upstreamStatus, timeout, unreachable, invalidResponse, castFailed, cacheMiss
-            case budgetExhausted, rateLimited, cancelled, internalError
+            case upstreamStatus, timeout, unreachable, invalidResponse, castFailed, cacheMiss, tooLarge
+            case budgetExhausted, rateLimited, permissionDenied, cancelled, internalError
         }
 
         let value: Value
@@ -31,10 +31,14 @@ extension AIQueryError {
         public static let castFailed = Code(.castFailed)
         /// Cache mode replay and no stored answer.
         public static let cacheMiss = Code(.cacheMiss)
+        /// The request is bigger than anything the endpoint's limits would ever let through.
+        public static let tooLarge = Code(.tooLarge)
         /// The statement spent its maxCalls or maxTokens.
         public static let budgetExhausted = Code(.budgetExhausted)
         /// A caller went over an endpoint's limit (a server front door answers 429).
         public static let rateLimited = Code(.rateLimited)
+        /// Not allowed here: an endpoint outside the allowlist, or a call from a database's schema.
+        public static let permissionDenied = Code(.permissionDenied)
         /// Ctrl-C (sqlite3_interrupt) or a cancelled task.
         public static let cancelled = Code(.cancelled)
         public static let internalError = Code(.internalError)
@@ -42,7 +46,7 @@ extension AIQueryError {
         /// Failures of one row's answer: with failOnError false they become that row's errorMessage.
         public var isRowFailure: Bool {
             switch value {
-            case .upstreamStatus, .timeout, .unreachable, .invalidResponse, .castFailed, .cacheMiss: return true
+            case .upstreamStatus, .timeout, .unreachable, .invalidResponse, .castFailed, .cacheMiss, .tooLarge: return true
             default: return false
             }
         }

@@ -47,10 +47,12 @@ public struct AIQueryError: Error, Sendable, CustomStringConvertible {
         case .invalidConfiguration, .internalError: return 500
         case .unknownEndpoint, .cacheMiss: return 404
         case .missingCredentials: return 401
+        case .permissionDenied: return 403
         case .upstreamStatus: return status ?? 502
         case .timeout: return 504
         case .unreachable, .invalidResponse: return 502
         case .castFailed: return 500
+        case .tooLarge: return 413
         case .budgetExhausted, .rateLimited: return 429
         case .cancelled: return 499
         }
@@ -63,9 +65,10 @@ public struct AIQueryError: Error, Sendable, CustomStringConvertible {
             return upstreamCode
         }
         switch code.value {
-        case .invalidArgument: return "INVALID_PARAMETER_VALUE"
+        case .invalidArgument, .tooLarge: return "INVALID_PARAMETER_VALUE"
         case .unknownEndpoint, .cacheMiss: return "RESOURCE_DOES_NOT_EXIST"
         case .missingCredentials: return "UNAUTHENTICATED"
+        case .permissionDenied: return "PERMISSION_DENIED"
         case .budgetExhausted, .rateLimited: return "REQUEST_LIMIT_EXCEEDED"
         case .cancelled: return "CANCELLED"
         case .timeout: return "DEADLINE_EXCEEDED"

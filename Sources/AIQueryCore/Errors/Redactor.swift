@@ -72,8 +72,18 @@ public struct Redactor: Sendable {
     }
 }
 
+extension AIQueryError {
+    /// The same error without the secrets in its message (a parse error quoting an upstream's body, say).
+    public func redacted(by redactor: Redactor) -> AIQueryError {
+        var copy = self
+        copy.message = redactor.redact(message)
+        copy.upstreamCode = upstreamCode.map(redactor.redact)
+        return copy
+    }
+}
+
 extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
+    public func replacingAll(_ target: String, with replacement: String) -> String {
         String(decoding: Array(utf8).replacingAll(Array(target.utf8), with: Array(replacement.utf8)), as: UTF8.self)
     }
 
@@ -93,7 +103,7 @@ extension Array where Element == UInt8 {
         firstIndex(of: needle, from: 0) != nil
     }
 
-    func firstIndex(of needle: [UInt8], from start: Int) -> Int? {
+    public func firstIndex(of needle: [UInt8], from start: Int) -> Int? {
         guard !needle.isEmpty, count >= needle.count else { return nil }
         var index = start
         let first = needle[0]

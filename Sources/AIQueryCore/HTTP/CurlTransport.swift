@@ -112,6 +112,9 @@ public final class HTTPTransport: Sendable {
             return HTTPError(.truncatedBody, "the response was cut off (\(reason))")
         case CURLE_ABORTED_BY_CALLBACK:
             return HTTPError(.cancelled, "cancelled")
+        case CURLE_OUT_OF_MEMORY:
+            // What libcurl says when one response header is over its 100 KB limit, the only allocation it refuses here.
+            return HTTPError(.headersTooLarge, "a response header is larger than the 100 KB libcurl accepts (\(reason))")
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
             return HTTPError(.tls, "TLS failed (\(reason))")
         default:

@@ -44,7 +44,7 @@ public struct HTTPResponse: Sendable {
 /// A transport failure: no HTTP status was received, or the body could not be read completely.
 public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case timeout, connectionRefused, unresolvedHost, connectionClosed, truncatedBody, bodyTooLarge, tls, cancelled
+        case timeout, connectionRefused, unresolvedHost, connectionClosed, truncatedBody, bodyTooLarge, headersTooLarge, tls, cancelled
         case other
     }
 

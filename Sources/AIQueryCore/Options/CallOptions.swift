@@ -21,24 +21,25 @@ public struct CallOptions: Sendable {
         if args.isEmpty { return options }
         if args.count == 1 {
             let text = try requireText(args[0], what: "the options argument")
-            if text.trimmed().hasPrefix("{") || args[0].isJSON {
-                let json: JSONValue
-                do { json = try JSONValue.parse(text) } catch {
-                    throw AIQueryError("the options JSON is invalid: \(error); write a JSON object such as '{\"failOnError\":false,\"timeout\":30}'")
-                }
-                guard case .object(let members) = json else {
-                    throw AIQueryError("the options JSON must be an object such as '{\"failOnError\":false}', got \(json.kindName)")
-                }
-                if members.contains(where: { key, _ in canonicalName(key) != nil }) || members.isEmpty {
-                    for (key, value) in members { try options.set(key, .json(value)) }
-                } else if json["type"] != nil {
-                    try options.set("responseFormat", .json(json))
-                } else {
-                    throw AIQueryError(
-                        "the options object has no known option (\(members.map(\.0).joined(separator: ", ").truncatedForMessage(80))); use \(names.joined(separator: ", "))")
-                }
-            } else {
+            // A type name starts with a letter; anything that starts like JSON was meant as options.
+            guard args[0].isJSON || text.trimmed().first.map({ "{[\"-0123456789".contains($0) }) == true else {
                 try options.set("returnType", .sql(args[0]))
+                return options
+            }
+            let json: JSONValue
+            do { json = try JSONValue.parse(text) } catch {
+                throw AIQueryError("the options JSON is invalid: \(error); write a JSON object such as '{\"failOnError\":false,\"timeout\":30}'")
+            }
+            guard case .object(let members) = json else {
+                throw AIQueryError("the options JSON must be an object such as '{\"failOnError\":false}', got \(json.kindName)")
+            }
+            if members.contains(where: { key, _ in canonicalName(key) != nil }) || members.isEmpty {
+                for (key, value) in members { try options.set(key, .json(value)) }
+            } else if json["type"] != nil {
+                try options.set("responseFormat", .json(json))
+            } else {
+                throw AIQueryError(
+                    "the options object has no known option (\(members.map(\.0).joined(separator: ", ").truncatedForMessage(80))); use \(names.joined(separator: ", "))")
             }
             return options
         }
@@ -122,7 +123,9 @@ public struct CallOptions: Sendable {
         case "responseFormat": request.responseFormat = try Self.responseFormat(value)
         default:
             guard let setting = Setting.named(name, in: .call) else { return }
-            settings[setting] = try setting.parse(try value.settingValue(option: name), label: name)
+            // null (in JSON or SQL) leaves the setting to the connection, the endpoint or the default.
+            let given = try value.settingValue(option: name)
+            settings[setting] = given.isNull ? nil : try setting.parse(given, label: name)
         }
     }
 

@@ -76,6 +76,12 @@ enum OpenAIWireFormat {
             }
             vectors[index] = try embedding(vector, endpoint: endpoint)
         }
+        let lengths = Set(vectors.map { $0?.count ?? 0 })
+        guard lengths.count == 1 else {
+            throw AIQueryError(
+                .invalidResponse,
+                "endpoint '\(endpoint.name)' answered embeddings of different lengths (\(lengths.sorted().map(String.init).joined(separator: ", "))) for one batch of \(count) inputs")
+        }
         return vectors.map { $0 ?? [] }
     }
 

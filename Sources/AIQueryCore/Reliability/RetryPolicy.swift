@@ -27,15 +27,18 @@ public struct RetryPolicy: Sendable, Equatable {
     public static func isRetryable(_ error: HTTPError) -> Bool {
         switch error.kind {
         case .timeout, .connectionRefused, .connectionClosed, .truncatedBody, .other: return true
-        case .unresolvedHost, .bodyTooLarge, .tls, .cancelled: return false
+        case .unresolvedHost, .bodyTooLarge, .headersTooLarge, .tls, .cancelled: return false
         }
     }
 
-    /// Seconds the server asked us to wait (`retry-after-ms`, then `retry-after` in seconds), if any.
-    public static func retryAfter(_ response: HTTPResponse) -> Double? {
+    /// Seconds the server asked us to wait (`retry-after-ms`, then `retry-after` in seconds or as an HTTP date),
+    /// if any. Values beyond any cap (`inf`, `1e19`) come back as they are, for the caller to refuse; NaN and
+    /// negative values are ignored.
+    public static func retryAfter(_ response: HTTPResponse, now: Double = Double(time(nil))) -> Double? {
         if let text = response.header("retry-after-ms"), let ms = Double(text.trimmed()), ms >= 0 { return ms / 1000 }
-        if let text = response.header("retry-after"), let seconds = Double(text.trimmed()), seconds >= 0 { return seconds }
-        return nil
+        guard let text = response.header("retry-after")?.trimmed() else { return nil }
+        if let seconds = Double(text) { return seconds >= 0 ? seconds : nil }
+        return HTTPDate.seconds(text).map { max(0, $0 - now) }
     }
 
     /// Backoff before retry number `attempt` (1-based).

@@ -85,6 +85,12 @@ sqlite3_value *aiq_column_value(sqlite3_stmt *stmt, int column);
 int aiq_column_count(sqlite3_stmt *stmt);
 const char *aiq_column_name(sqlite3_stmt *stmt, int column);
 int aiq_stmt_readonly(sqlite3_stmt *stmt);
+/// The connection's prepared statements one after another (NULL starts), whether one is running, and its SQL:
+/// what tells a call the user made from one the database's schema made.
+sqlite3_stmt *aiq_next_stmt(sqlite3 *db, sqlite3_stmt *previous);
+int aiq_stmt_busy(sqlite3_stmt *stmt);
+const char *aiq_sql(sqlite3_stmt *stmt);
+const unsigned char *aiq_column_text(sqlite3_stmt *stmt, int column);
 /// 1 when sqlite3_interrupt was called on the connection (Ctrl-C in the shell); only on the connection's thread.
 int aiq_interrupted(sqlite3 *db);
 
