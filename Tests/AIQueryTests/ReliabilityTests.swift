@@ -185,8 +185,12 @@ struct ReliabilityTests {
         let script = """
             cd "$HOME" && for round in $(seq 1 10); do
               for pass in new existing; do
-                for p in 1 2 3; do AIQUERY_CACHE="$HOME/shared-$round.db" sqlite3 -batch :memory: ".load \(library)" ".read \(sql)" > "out-$round-$pass-$p" 2> "err-$round-$pass-$p" & done
-                wait
+                pids=""
+                for p in 1 2 3; do
+                  AIQUERY_CACHE="$HOME/shared-$round.db" sqlite3 -batch :memory: ".load \(library)" ".read \(sql)" > "out-$round-$pass-$p" 2> "err-$round-$pass-$p" &
+                  pids="$pids $!"
+                done
+                wait $pids
               done
             done
             """
