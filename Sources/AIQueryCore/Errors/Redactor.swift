@@ -16,11 +16,11 @@ public struct Redactor: Sendable {
 
     public func redact(_ text: String) -> String {
         guard !secrets.isEmpty else { return text }
-        var result = text
-        for secret in secrets where result.contains(secret) {
-            result = result.replacingAll(secret, with: Self.mask)
-        }
-        return result
+        // Searched as bytes: String's search compares Characters, and a key followed by a combining mark
+        // ("sk-…\u{301}") is not a Character match, yet its bytes are all there.
+        let bytes = Array(text.utf8)
+        let clean = redact(bytes)
+        return clean == bytes ? text : String(decoding: clean, as: UTF8.self)
     }
 
     public func redact(_ bytes: [UInt8]) -> [UInt8] {
