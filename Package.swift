@@ -52,6 +52,11 @@ let package = Package(
         .target(name: "AIQueryTestSupport", path: "Tests/AIQueryTestSupport", swiftSettings: swiftSettings),
         // Speed of the local MiniLM embedder, driven by benchmarks/minilm_speed.sh.
         .executableTarget(name: "minilm-bench", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),
+        // libFuzzer's LLVMFuzzerRunDriver, declared for aiquery-fuzz; links nothing by itself.
+        .systemLibrary(name: "CFuzzDriver"),
+        // libFuzzer targets over the parsers, driven by scripts/fuzz (built there with -D FUZZING and
+        // -sanitize=fuzzer,address into .build-fuzz); without FUZZING it is a plain program that replays inputs.
+        .executableTarget(name: "aiquery-fuzz", dependencies: ["AIQueryCore", "CFuzzDriver"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AIQueryCoreTests", dependencies: ["AIQueryCore", "SQLiteLinked", "AIQueryTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AIQueryTests", dependencies: ["AIQueryTestSupport"], swiftSettings: swiftSettings),

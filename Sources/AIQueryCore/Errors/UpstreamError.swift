@@ -1,9 +1,9 @@
 /// Turns what an endpoint did wrong (an HTTP error, a transport failure) into an ``AIQueryError`` whose message
 /// says what came back, where, and what to try.
-enum UpstreamError {
+package enum UpstreamError {
     /// `HTTP 404 RESOURCE_DOES_NOT_EXIST: Endpoint with name 'x' does not exist.` from any provider's error body,
     /// with the request's secrets removed, and the upstream's own code.
-    static func summary(_ response: HTTPResponse, redactor: Redactor) -> (text: String, code: String?) {
+    package static func summary(_ response: HTTPResponse, redactor: Redactor) -> (text: String, code: String?) {
         var summary = "HTTP \(response.status)"
         let json = try? JSONValue.parse(bytes: response.body)
         var code: String?
