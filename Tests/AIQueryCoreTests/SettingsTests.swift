@@ -91,3 +91,14 @@ import Testing
         #expect(Redactor.displayURL("http://host/v1?a=b@c") == "http://host/v1?a=b@c")
     }
 }
+
+@Suite struct TrimTests {
+    /// As Characters "\r\n" is one grapheme: trimming must work on scalars, or a lone "\n" stays (a token read
+    /// from a file kept its newline).
+    @Test func loneLineEndsAreTrimmed() throws {
+        #expect("dapi123\n".trimmed() == "dapi123")
+        #expect("\r x \r\n".trimmed() == "x")
+        #expect(" \t\n".trimmed() == "")
+        #expect(try Setting.timeout.parse(.string("0.5\n"), label: "timeout") == .seconds(0.5))
+    }
+}

@@ -191,12 +191,13 @@ private let curlProgress: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, 
 }
 
 extension StringProtocol {
-    /// Trims the given ASCII characters from both ends (Foundation-free).
+    /// Trims the given characters from both ends (Foundation-free). By Unicode scalars: as Characters, "\r\n" is
+    /// one grapheme, so a set written " \t\r\n" would not hold a lone "\n".
     func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        var slice = Substring(self)
-        while let first = slice.first, characters.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
-        return String(slice)
+        let scalars = Set(set.unicodeScalars)
+        var view = Substring(self).unicodeScalars
+        while let first = view.first, scalars.contains(first) { view.removeFirst() }
+        while let last = view.last, scalars.contains(last) { view.removeLast() }
+        return String(view)
     }
 }
