@@ -20,6 +20,14 @@ let package = Package(
     products: [
         // Built as libAIQuery.so: `.load ./libAIQuery` finds the entry point sqlite3_aiquery_init by itself.
         .library(name: "AIQuery", type: .dynamic, targets: ["AIQuery"]),
+        // The command: `aiquery serve`.
+        .executable(name: "aiquery", targets: ["aiquery"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The only C file that includes sqlite3ext.h: every SQLite call goes through the host's API table.
@@ -50,6 +58,22 @@ let package = Package(
         .target(name: "SQLiteLinked", dependencies: ["AIQueryCore", "CSQLite"], swiftSettings: swiftSettings),
         // What both test targets share: the loopback test server and running commands.
         .target(name: "AIQueryTestSupport", path: "Tests/AIQueryTestSupport", swiftSettings: swiftSettings),
+        // Front door 2, `aiquery serve`: the Databricks serving routes over Hummingbird 2, the same pipeline and cache.
+        // NIO and Hummingbird stay out of the extension: only this target and the command depend on them.
+        .target(
+            name: "AIQueryServer",
+            dependencies: [
+                "AIQueryCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "aiquery",
+            dependencies: [
+                "AIQueryServer", "SQLiteLinked", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         // Speed of the local MiniLM embedder, driven by benchmarks/minilm_speed.sh.
         .executableTarget(name: "minilm-bench", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),
         // libFuzzer's LLVMFuzzerRunDriver, declared for aiquery-fuzz; links nothing by itself.
@@ -59,6 +83,7 @@ let package = Package(
         .executableTarget(name: "aiquery-fuzz", dependencies: ["AIQueryCore", "CFuzzDriver"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AIQueryCoreTests", dependencies: ["AIQueryCore", "SQLiteLinked", "AIQueryTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "AIQueryTests", dependencies: ["AIQueryTestSupport"], swiftSettings: swiftSettings),
+        // Depends on the command so that `swift test` builds the `aiquery serve` the tests run.
+        .testTarget(name: "AIQueryTests", dependencies: ["AIQueryTestSupport", "aiquery"], swiftSettings: swiftSettings),
     ]
 )

@@ -39,6 +39,28 @@ public enum System {
         return [Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_size)]
     }
 
+    /// `count` bytes from the kernel's random source (tokens, ids).
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        guard let file = fopen("/dev/urandom", "rb") else { fatalError("aiquery: /dev/urandom cannot be opened") }
+        defer { fclose(file) }
+        let read = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, count, file) }
+        precondition(read == count, "aiquery: /dev/urandom gave \(read) of \(count) bytes")
+        return bytes
+    }
+
+    /// Lowercase hex.
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `mkdir -p` of a file's folder (errors surface when the file is opened).
     public static func makeParentDirectory(of path: String) {
         var index = path.index(after: path.startIndex)

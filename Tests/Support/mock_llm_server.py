@@ -407,8 +407,10 @@ class Handler(BaseHTTPRequestHandler):
         m = re.search(r"\[\[big_header:(\d+)\]\]", prompt)  # one response header of N bytes
         if m:
             headers = [("X-Padding", "x" * int(m.group(1)))]
-        self.send(200, dict(head, created=CREATED, model=model, choices=[choice],
-                            usage={"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}), headers=headers)
+        n = body.get("n") if isinstance(body.get("n"), int) and 1 <= body.get("n") <= 8 else 1
+        choices = [dict(choice, index=i) for i in range(n)]
+        self.send(200, dict(head, created=CREATED, model=model, choices=choices,
+                            usage={"prompt_tokens": p, "completion_tokens": c * n, "total_tokens": p + c * n}), headers=headers)
 
     @staticmethod
     def reply_text(prompt):

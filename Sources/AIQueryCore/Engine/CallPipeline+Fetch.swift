@@ -63,8 +63,9 @@ extension CallPipeline {
             let started = System.monotonicSeconds()
             let (vectors, tokens) = try model.embed(texts, endpoint: plan.endpoint)
             let usage = TokenUsage(input: tokens, output: 0)
-            UsageLedger.shared.recordCall(
-                endpoint: plan.endpoint.name, isRetry: false, seconds: System.monotonicSeconds() - started, usage: usage)
+            let seconds = System.monotonicSeconds() - started
+            plan.tally.addUpstreamSeconds(seconds)
+            UsageLedger.shared.recordCall(endpoint: plan.endpoint.name, isRetry: false, seconds: seconds, usage: usage)
             plan.tally.addTokens(usage)
             return vectors.map { .success(ModelResponse(output: .embedding($0))) }
         } catch {

@@ -53,6 +53,7 @@ extension CallPipeline {
             }
             let sent = System.monotonicSeconds()
             let response: HTTPResponse
+            defer { plan.tally.addUpstreamSeconds(System.monotonicSeconds() - sent) }
             do {
                 response = try plan.transport.send(request, isCancelled: control.isCancelled)
             } catch {

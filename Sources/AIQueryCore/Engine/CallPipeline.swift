@@ -21,24 +21,6 @@ public final class CallPipeline: Sendable {
         return complete(call, with: fetch([call], plan: plan, control: control)[0], from: .upstream, plan: plan, shape: shape)
     }
 
-    /// One call from async code: the blocking work runs on a worker thread, so the cooperative pool never waits
-    /// on the network; cancelling the task interrupts the call's waits.
-    public func answer<Value: Sendable>(
-        _ call: PreparedCall, plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
-    ) async -> Result<Value, AIQueryError> {
-        let cancelled = SharedFlag()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                WorkerPool.shared.submit {
-                    let control = CallControl(isCancelled: { cancelled.isSet })
-                    continuation.resume(returning: self.answer(call, plan: plan, control: control, shape: shape))
-                }
-            }
-        } onCancel: {
-            cancelled.set()
-        }
-    }
-
     /// An answer without a call: from earlier in the statement, or from the cache when its mode reads. Under
     /// `replay` a miss is the row's error. nil: the endpoint must be asked.
     @inlinable
@@ -46,7 +28,7 @@ public final class CallPipeline: Sendable {
         if let remembered = plan.memo.answer(for: call.key) { return (.success(remembered), .statement) }
         guard let store = plan.store, plan.cacheMode.reads else { return nil }
         do {
-            if let hit = try store.lookup(key: call.key, maxAge: plan.cacheTTL, withDetails: false) {
+            if let hit = try store.lookup(key: call.key, maxAge: plan.cacheTTL, withDetails: plan.readsDetails) {
                 return (.success(hit), .cache)
             }
         } catch {

@@ -14,6 +14,9 @@ public final class CallPlan: Sendable {
     public let cacheTTL: Double?
     /// nil when the cache is off for this statement.
     public let store: (any ResponseStore)?
+    /// Whether cache hits come with usage, finish reason and the upstream's body (a server replaying answers
+    /// exactly); SQL needs the output alone.
+    public let readsDetails: Bool
     public let tally: StatementTally
     public let memo = StatementMemo()
     /// Set once a cache write failed (the file locked past the busy timeout, say): the rest of the statement does
@@ -28,8 +31,9 @@ public final class CallPlan: Sendable {
 
     public init(
         endpoint: Endpoint, options: RequestOptions, settings: ResolvedSettings, store: (any ResponseStore)?,
-        transport: HTTPTransport = .shared
+        readsDetails: Bool = false, transport: HTTPTransport = .shared
     ) throws(AIQueryError) {
+        self.readsDetails = readsDetails
         self.endpoint = endpoint
         provider = endpoint.provider.implementation
         self.options = options

@@ -4,6 +4,11 @@ import Synchronization
 import Glibc
 #endif
 
+/// How long a request would have to wait for its limits.
+public struct LimitWait: Error, Sendable {
+    public var seconds: Double
+}
+
 /// Permission to send one request; give it back with `finish(actualTokens:)` or `EndpointLimiter.release`.
 /// Releasing a permit again (or a copy of it) does nothing.
 public struct LimitPermit: Sendable {
@@ -66,21 +71,7 @@ public final class EndpointLimiter: Sendable {
     public func acquire(estimatedTokens: Int, isCancelled: @Sendable () -> Bool = { false }) throws -> LimitPermit {
         var firstLook: Double?
         while true {
-            let decision: Decision = shared.withLock { state in
-                // The clock is read under the lock so that starts are recorded in time order across threads, and
-                // the decision and the record are one step: two threads never both take the last slot.
-                let time = now()
-                let since = firstLook ?? time
-                firstLook = since
-                let earliest = state.window.earliestStart(now: time, tokens: estimatedTokens)
-                if earliest > time { return .wait(earliest - time) }
-                if let cap = limits.maxInFlight, state.inFlight.count >= max(1, cap) { return .wait(Self.inFlightPoll) }
-                let id = state.window.recordStart(at: time, tokens: estimatedTokens)
-                state.inFlight.insert(id)
-                state.started += 1
-                state.waitedSeconds += time - since
-                return .start(id)
-            }
+            let decision = decide(estimatedTokens: estimatedTokens, firstLook: &firstLook)
             switch decision {
             case .start(let id):
                 return LimitPermit(limiter: self, id: id)
@@ -96,6 +87,34 @@ public final class EndpointLimiter: Sendable {
     }
 
     private enum Decision { case start(Int), wait(Double) }
+
+    /// Starts the request now if every limit allows it, or says how long it would have to wait: for callers that
+    /// answer "too many requests, retry after" instead of waiting (a server front door).
+    public func tryAcquire(estimatedTokens: Int) -> Result<LimitPermit, LimitWait> {
+        var firstLook: Double?
+        switch decide(estimatedTokens: estimatedTokens, firstLook: &firstLook) {
+        case .start(let id): return .success(LimitPermit(limiter: self, id: id))
+        case .wait(let seconds): return .failure(LimitWait(seconds: seconds))
+        }
+    }
+
+    private func decide(estimatedTokens: Int, firstLook: inout Double?) -> Decision {
+        shared.withLock { state in
+            // The clock is read under the lock so that starts are recorded in time order across threads, and
+            // the decision and the record are one step: two threads never both take the last slot.
+            let time = now()
+            let since = firstLook ?? time
+            firstLook = since
+            let earliest = state.window.earliestStart(now: time, tokens: estimatedTokens)
+            if earliest > time { return .wait(earliest - time) }
+            if let cap = limits.maxInFlight, state.inFlight.count >= max(1, cap) { return .wait(Self.inFlightPoll) }
+            let id = state.window.recordStart(at: time, tokens: estimatedTokens)
+            state.inFlight.insert(id)
+            state.started += 1
+            state.waitedSeconds += time - since
+            return .start(id)
+        }
+    }
 
     /// Ends a request: frees its in-flight slot and replaces its token estimate with `actualTokens` when known.
     /// A second release of the same permit, or a permit from another limiter, does nothing.

@@ -12,6 +12,14 @@ public final class StatementTally: Sendable {
     public let started = System.monotonicSeconds()
     /// Everything counted, and the rows of it not yet in the ledger.
     private let state = Mutex((counts: UsageCounts(), unrecorded: UsageCounts()))
+    private let waited = Mutex(0.0)
+
+    /// Seconds spent waiting for upstream answers (a front door subtracts them to report its own overhead).
+    public var upstreamSeconds: Double { waited.withLock { $0 } }
+
+    public func addUpstreamSeconds(_ seconds: Double) {
+        waited.withLock { $0 += max(0, seconds) }
+    }
 
     public init(endpoint: String, maxCalls: Int? = nil, maxTokens: Int? = nil) {
         self.endpoint = endpoint

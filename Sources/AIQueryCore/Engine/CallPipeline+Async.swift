@@ -1,0 +1,50 @@
+/// The pipeline from async code (a NIO server): the blocking work runs on worker threads, so the cooperative pool
+/// never waits on the network, and cancelling the task interrupts the calls' waits.
+extension CallPipeline {
+    /// One call.
+    public func answer<Value: Sendable>(
+        _ call: PreparedCall, plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
+    ) async -> Result<Value, AIQueryError> {
+        await onWorker { control in self.answer(call, plan: plan, control: control, shape: shape) }
+    }
+
+    /// Several calls of one request (an embeddings request with a list of inputs): each answered from the cache
+    /// when it can be, the rest fetched together, in batches where the provider takes them.
+    public func answer<Value: Sendable>(
+        _ calls: [PreparedCall], plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
+    ) async -> [Result<Value, AIQueryError>] {
+        await onWorker { control in
+            let found = calls.map { self.lookup($0, plan: plan) }
+            let missing = calls.indices.filter { found[$0] == nil }
+            var fetched: [Int: Result<ModelResponse, AIQueryError>] = [:]
+            let batchable = missing.filter { calls[$0].isBatchable }
+            let batchSize = max(1, plan.batchSize)
+            for start in stride(from: 0, to: batchable.count, by: batchSize) {
+                let group = Array(batchable[start..<min(start + batchSize, batchable.count)])
+                for (index, result) in zip(group, self.fetch(group.map { calls[$0] }, plan: plan, control: control)) { fetched[index] = result }
+            }
+            for index in missing where !calls[index].isBatchable {
+                fetched[index] = self.fetch([calls[index]], plan: plan, control: control)[0]
+            }
+            return calls.indices.map { index in
+                if let (result, source) = found[index] { return self.complete(calls[index], with: result, from: source, plan: plan, shape: shape) }
+                return self.complete(calls[index], with: fetched[index]!, from: .upstream, plan: plan, shape: shape)
+            }
+        }
+    }
+
+    /// Runs blocking work (a task lookup, a fetch) on a worker thread and resumes with its result; the control it
+    /// gets reports the task's cancellation.
+    public func onWorker<Value: Sendable>(_ work: @escaping @Sendable (CallControl) -> Value) async -> Value {
+        let cancelled = SharedFlag()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                WorkerPool.shared.submit {
+                    continuation.resume(returning: work(CallControl(isCancelled: { cancelled.isSet })))
+                }
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import AIQueryCore
+import HTTPTypes
+import Hummingbird
+
+/// Answers one request to a serving endpoint through the same pipeline `ai_query` uses: the caller's rate limit,
+/// the endpoint's task, one call per answer (one per input for embeddings, so each is cached as ai_query caches
+/// it), then the answer in the endpoint's wire shape.
+struct InvocationHandler: Sendable {
+    let state: ServerState
+
+    func respond(to request: ServingRequest) async throws(ServingError) -> (Response, CallPlan?) {
+        let endpoint = try state.endpoint(named: request.endpoint)
+        let permit = try admit(request, to: endpoint)
+        var usedTokens = 0
+        defer { permit?.finish(actualTokens: usedTokens) }
+        let plan = try makePlan(endpoint, request)
+        let task: EndpointTask
+        do {
+            task = try await state.pipeline.onWorker { control in Result { () throws(AIQueryError) in try plan.task(control: control) } }.get()
+        } catch {
+            throw ServingError(error, endpoint: request.endpoint)
+        }
+        try request.check(task: task)
+        let body: JSONValue
+        switch task {
+        case .embeddings:
+            let texts = try request.embeddingInputs().texts
+            let calls = try prepare(texts.map { ModelInput.text($0) }, plan)
+            var vectors: [[Float]] = []
+            var stored = 0
+            for answer in await state.pipeline.answer(calls, plan: plan, shape: { $0 }) {
+                let response = try unwrap(answer, request)
+                guard case .embedding(let vector) = response.output else { throw .badRequest("Endpoint '\(request.endpoint)' did not answer an embedding") }
+                vectors.append(vector)
+                stored += response.usage?.input ?? 0
+            }
+            // Rows of a batched request carry no usage of their own; the request's tally has what the batch cost.
+            let usage = TokenUsage(input: max(stored, plan.tally.snapshot.inputTokens), output: 0)
+            usedTokens = usage.total
+            body = ServingResponse.embeddings(vectors, usage: usage, endpoint: request.endpoint, base64: request.base64Embeddings)
+        case .chat, .completions, .custom:
+            let call = try prepare([.json(request.body)], plan)[0]
+            let response = try unwrap(await state.pipeline.answer(call, plan: plan, shape: { $0 }), request)
+            usedTokens = response.usage?.total ?? 0
+            body =
+                task == .custom
+                ? ServingResponse.custom(response) : ServingResponse.chatOrCompletion(response, task: task, endpoint: request.endpoint, key: call.key)
+            if request.stream, task != .custom { return (Self.eventStream(ServingResponse.events(from: body, task: task)), plan) }
+        }
+        let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("served-model-name")!: endpoint.model ?? endpoint.name]
+        return (Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.serialized()))), plan)
+    }
+
+    /// The endpoint's `limit:` applies to callers too: a request over it is answered 429 with Retry-After at once,
+    /// as Databricks does, rather than held.
+    private func admit(_ request: ServingRequest, to endpoint: Endpoint) throws(ServingError) -> LimitPermit? {
+        guard let limiter = LimiterRegistry.callers.limiter(for: endpoint) else { return nil }
+        let estimate = request.body.serialized().utf8.count / 4 + Int(min(request.body["max_tokens"]?.int64Value ?? 0, 1_000_000))
+        switch limiter.tryAcquire(estimatedTokens: estimate) {
+        case .success(let permit): return permit
+        case .failure(let wait):
+            let seconds = Int(min(wait.seconds.rounded(.up), 86_400))
+            throw ServingError(
+                .tooManyRequests, "REQUEST_LIMIT_EXCEEDED",
+                "Exceeded the rate limit of endpoint '\(endpoint.name)'; retry after \(max(1, seconds)) s", retryAfter: max(1, seconds))
+        }
+    }
+
+    private func makePlan(_ endpoint: Endpoint, _ request: ServingRequest) throws(ServingError) -> CallPlan {
+        var options = RequestOptions()
+        if endpoint.task == .embeddings { options.modelParameters = (try? request.embeddingInputs().parameters) ?? [] }
+        do { return try state.plan(for: endpoint, options: options) } catch { throw ServingError(error, endpoint: request.endpoint) }
+    }
+
+    private func prepare(_ inputs: [ModelInput], _ plan: CallPlan) throws(ServingError) -> [PreparedCall] {
+        do {
+            return try inputs.map { input throws(AIQueryError) in try plan.prepare(input, control: CallControl()) }
+        } catch {
+            throw ServingError(error, endpoint: plan.endpoint.name)
+        }
+    }
+
+    private func unwrap(_ answer: Result<ModelResponse, AIQueryError>, _ request: ServingRequest) throws(ServingError) -> ModelResponse {
+        switch answer {
+        case .success(let response): return response
+        case .failure(let error): throw ServingError(error, endpoint: request.endpoint)
+        }
+    }
+
+    static func eventStream(_ events: [String]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody(contentsOf: events.map { ByteBuffer(string: $0) }))
+    }
+}

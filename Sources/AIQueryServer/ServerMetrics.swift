@@ -1,0 +1,69 @@
+import AIQueryCore
+import Synchronization
+
+/// Counters for `GET /metrics` in Prometheus' text format: requests and errors per endpoint and status, the
+/// server's own added latency, and what the pipeline counts (cache hits, calls, tokens, upstream latency).
+final class ServerMetrics: Sendable {
+    private struct State {
+        var requests: [String: Int] = [:]
+        var overhead = LatencyHistogram()
+        var overheadSum = 0.0
+    }
+
+    private let state = Mutex(State())
+
+    func record(endpoint: String, status: Int, overheadSeconds: Double) {
+        state.withLock { state in
+            state.requests["\(Self.label(endpoint))\u{0}\(status)", default: 0] += 1
+            state.overhead.record(overheadSeconds)
+            state.overheadSum += overheadSeconds
+        }
+    }
+
+    func text() -> String {
+        var lines: [String] = []
+        let snapshot = state.withLock { $0 }
+        lines.append("# HELP aiquery_requests_total Requests answered, by endpoint and HTTP status.")
+        lines.append("# TYPE aiquery_requests_total counter")
+        for (key, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+            guard let (endpoint, status) = key.splitOnce("\u{0}") else { continue }
+            lines.append("aiquery_requests_total{endpoint=\"\(endpoint)\",status=\"\(status)\"} \(count)")
+        }
+        lines.append("# HELP aiquery_overhead_seconds Time the server adds to a request, upstream waits excluded.")
+        lines.append("# TYPE aiquery_overhead_seconds summary")
+        for quantile in [0.5, 0.99] {
+            if let value = snapshot.overhead.quantile(quantile) { lines.append("aiquery_overhead_seconds{quantile=\"\(quantile)\"} \(value)") }
+        }
+        lines.append("aiquery_overhead_seconds_sum \(snapshot.overheadSum)")
+        lines.append("aiquery_overhead_seconds_count \(snapshot.overhead.count)")
+        let usage = UsageLedger.shared.snapshot()
+        let counters: [(String, String, (UsageCounts) -> Int)] = [
+            ("aiquery_rows_total", "Calls answered, by endpoint.", { $0.rows }),
+            ("aiquery_cache_hits_total", "Calls answered without asking the endpoint.", { $0.cacheHits }),
+            ("aiquery_upstream_requests_total", "HTTP requests to the upstream, retries included.", { $0.calls }),
+            ("aiquery_errors_total", "Calls that failed.", { $0.errors }),
+            ("aiquery_input_tokens_total", "Input tokens the upstream reported.", { $0.inputTokens }),
+            ("aiquery_output_tokens_total", "Output tokens the upstream reported.", { $0.outputTokens }),
+        ]
+        for (name, help, value) in counters {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) counter")
+            for entry in usage { lines.append("\(name){endpoint=\"\(Self.label(entry.endpoint))\"} \(value(entry.counts))") }
+        }
+        lines.append("# HELP aiquery_upstream_latency_seconds Upstream request latency.")
+        lines.append("# TYPE aiquery_upstream_latency_seconds summary")
+        for entry in usage {
+            for quantile in [0.5, 0.95] {
+                if let value = entry.latency.quantile(quantile) {
+                    lines.append("aiquery_upstream_latency_seconds{endpoint=\"\(Self.label(entry.endpoint))\",quantile=\"\(quantile)\"} \(value)")
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A label value: quotes, backslashes and newlines escaped as Prometheus wants.
+    static func label(_ text: String) -> String {
+        text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"").replacingAll("\n", with: "\\n")
+    }
+}

@@ -1,0 +1,34 @@
+import AIQueryCore
+import Synchronization
+
+/// What every request of one `aiquery serve` shares: the endpoint registry (the YAML file, the built-in local
+/// endpoints, a Databricks workspace), the cache file the SQL extension uses too, the accepted credentials and the
+/// counters behind /metrics.
+final class ServerState: Sendable {
+    let endpoints = EndpointResolver()
+    let store: SQLiteResponseStore?
+    let tokens: AccessTokens
+    let metrics = ServerMetrics()
+    let redactor: Redactor
+    let pipeline = CallPipeline.shared
+    let maxBodyBytes: Int
+
+    init(options: ServeOptions, store: SQLiteResponseStore?) {
+        self.store = store
+        tokens = AccessTokens(options: options)
+        redactor = Redactor(secrets: tokens.secrets)
+        maxBodyBytes = options.maxBodyBytes
+    }
+
+    /// The plan for one request: the endpoint's own settings, no connection layer.
+    func plan(for endpoint: Endpoint, options: RequestOptions = RequestOptions()) throws(AIQueryError) -> CallPlan {
+        try CallPlan(
+            endpoint: endpoint, options: options, settings: ResolvedSettings(endpoint: endpoint.settings), store: store, readsDetails: true)
+    }
+
+    func endpoint(named name: String) throws(ServingError) -> Endpoint {
+        do { return try endpoints.resolve(name) } catch {
+            throw ServingError(error, endpoint: name)
+        }
+    }
+}

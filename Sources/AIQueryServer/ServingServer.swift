@@ -1,0 +1,166 @@
+import AIQueryCore
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `aiquery serve`: a local Databricks Model Serving workspace. The routes Databricks documents (invocations,
+/// the OpenAI-compatible paths, the endpoint listing) and what real clients probe first (workspace discovery, the
+/// OAuth token route), answered by the same pipeline and cache as the SQL extension.
+public enum ServingServer {
+    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    /// - Parameter onListening: called with the base URL once the server listens (port 0 picks one).
+    public static func run(
+        options: ServeOptions, store: SQLiteResponseStore?, logger: Logger, onListening: @escaping @Sendable (String) -> Void
+    ) async throws {
+        let state = ServerState(options: options, store: store)
+        let app = Application(
+            router: router(state: state, logger: logger),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "aiquery"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? options.port
+                let host = options.host.contains(":") ? "[\(options.host)]" : options.host
+                onListening("http://\(host):\(port)")
+            },
+            logger: logger)
+        try await app.runService()
+    }
+
+    static func router(state: ServerState, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.middlewares.add(AccessMiddleware(state: state, logger: logger))
+        let invocations = InvocationHandler(state: state)
+        // One pattern per depth, dispatched here: an endpoint may be named "chat" or "completions".
+        router.post("serving-endpoints/{name}") { request, context in
+            let route: ServingRequest.Route
+            switch context.parameters.get("name") {
+            case "completions": route = .completions
+            case "embeddings": route = .embeddings
+            default: throw ServingError(.notFound, "ENDPOINT_NOT_FOUND", "No API found for 'POST \(request.uri.path)'")
+            }
+            return try await serve(request, route: route, endpoint: nil, state: state, handler: invocations)
+        }
+        router.post("serving-endpoints/{name}/{action}") { request, context in
+            let first = context.parameters.get("name") ?? ""
+            switch context.parameters.get("action") {
+            case "invocations": return try await serve(request, route: .invocations, endpoint: first, state: state, handler: invocations)
+            case "completions" where first == "chat":
+                return try await serve(request, route: .chatCompletions, endpoint: nil, state: state, handler: invocations)
+            default: throw ServingError(.notFound, "ENDPOINT_NOT_FOUND", "No API found for 'POST \(request.uri.path)'")
+            }
+        }
+        router.post("serving-endpoints/{name}/served-models/{model}/invocations") { request, context in
+            try await serve(request, route: .invocations, endpoint: context.parameters.get("name"), state: state, handler: invocations)
+        }
+        router.get("api/2.0/serving-endpoints") { _, _ in
+            let endpoints: [Endpoint]
+            do throws(AIQueryError) { endpoints = try state.endpoints.listing() } catch { throw ServingError(error, endpoint: nil) }
+            return json(.object([("endpoints", .array(endpoints.map(EndpointCatalog.describe)))]))
+        }
+        router.get("api/2.0/serving-endpoints/{name}") { _, context in
+            json(EndpointCatalog.describe(try state.endpoint(named: context.parameters.get("name") ?? "")))
+        }
+        router.get(".well-known/databricks-config") { request, _ in
+            json(.object([("oidc_endpoint", .string(baseURL(request) + "/oidc")), ("workspace_id", .string("0")), ("cloud", .string("AWS"))]))
+        }
+        router.get("oidc/.well-known/oauth-authorization-server") { request, _ in
+            let base = baseURL(request) + "/oidc"
+            return json(
+                .object([
+                    ("issuer", .string(base)), ("authorization_endpoint", .string(base + "/v1/authorize")),
+                    ("token_endpoint", .string(base + "/v1/token")), ("grant_types_supported", .array([.string("client_credentials")])),
+                ]))
+        }
+        router.post("oidc/v1/token") { request, _ in try await token(request, state: state) }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.text())))
+        }
+        router.get("health") { _, _ in json(.object([("status", .string("OK"))])) }
+        return router
+    }
+
+    static func serve(
+        _ request: Request, route: ServingRequest.Route, endpoint: String?, state: ServerState, handler: InvocationHandler
+    ) async throws -> Response {
+        let started = System.monotonicSeconds()
+        var name = endpoint ?? ""
+        var plan: CallPlan?
+        var response: Response
+        do {
+            let bytes: ByteBuffer
+            do { bytes = try await request.body.collect(upTo: state.maxBodyBytes) } catch {
+                throw ServingError(.contentTooLarge, "BAD_REQUEST", "The request body is larger than \(state.maxBodyBytes >> 20) MiB")
+            }
+            let parsed = try ServingRequest(route: route, endpoint: endpoint, bytes: Array(buffer: bytes))
+            name = parsed.endpoint
+            (response, plan) = try await handler.respond(to: parsed)
+        } catch let error as ServingError {
+            response = error.response(redactor: state.redactor)
+        }
+        let overhead = max(0, System.monotonicSeconds() - started - (plan?.tally.upstreamSeconds ?? 0))
+        response.headers[HTTPField.Name("x-aiquery-overhead-ms")!] = String((overhead * 1e6).rounded() / 1e3)
+        state.metrics.record(endpoint: name, status: Int(response.status.code), overheadSeconds: overhead)
+        return response
+    }
+
+    /// `POST /oidc/v1/token`: OAuth client credentials for a short-lived bearer token.
+    static func token(_ request: Request, state: ServerState) async throws -> Response {
+        let bytes = try await request.body.collect(upTo: 64 << 10)
+        var form: [String: String] = [:]
+        for pair in String(buffer: bytes).split(separator: "&") {
+            let (key, value) = String(pair).splitOnce("=") ?? (String(pair), "")
+            form[key.removingPercentEncoding] = value.removingPercentEncoding
+        }
+        guard form["grant_type"] == "client_credentials" else {
+            return json(
+                .object([("error", .string("unsupported_grant_type")), ("error_description", .string("grant_type must be client_credentials"))]),
+                status: .badRequest)
+        }
+        guard let issued = state.tokens.issue(authorization: request.headers[.authorization], form: form) else {
+            return json(.object([("error", .string("invalid_client")), ("error_description", .string("Client authentication failed"))]), status: .unauthorized)
+        }
+        return json(
+            .object([
+                ("access_token", .string(issued.token)), ("token_type", .string("Bearer")), ("expires_in", .integer(Int64(issued.lifetime))),
+                ("scope", .string(form["scope"] ?? "all-apis")),
+            ]))
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized())))
+    }
+
+    /// The URL the client reached the server by.
+    static func baseURL(_ request: Request) -> String {
+        "http://" + (request.head.authority ?? "127.0.0.1")
+    }
+}
+
+/// No token, no answer (except for the discovery and token routes, which clients call before they have one);
+/// every request is logged by method, path, status and time, never with its headers or body.
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let state: ServerState
+    let logger: Logger
+    static let open: Set<String> = ["/.well-known/databricks-config", "/oidc/.well-known/oauth-authorization-server", "/oidc/v1/token", "/health"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = System.monotonicSeconds()
+        let response: Response
+        if !Self.open.contains(request.uri.path), !state.tokens.accepts(authorization: request.headers[.authorization]) {
+            let message =
+                request.headers[.authorization] == nil
+                ? "Credential was not sent or was of an unsupported type for this API." : "Invalid access token."
+            response = ServingError(.unauthorized, "UNAUTHENTICATED", message).response(redactor: state.redactor)
+        } else {
+            do { response = try await next(request, context) } catch let error as ServingError {
+                response = error.response(redactor: state.redactor)
+            } catch let error as Hummingbird.HTTPError {
+                response = ServingError(error.status, error.status == .notFound ? "ENDPOINT_NOT_FOUND" : "BAD_REQUEST", error.body ?? "\(error.status)")
+                    .response(redactor: state.redactor)
+            }
+        }
+        let milliseconds = ((System.monotonicSeconds() - started) * 1e4).rounded() / 10
+        logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(milliseconds) ms")
+        return response
+    }
+}
