@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
     targets: [
         // The only C file that includes sqlite3ext.h: every SQLite call goes through the host's API table.
@@ -64,7 +65,8 @@ let package = Package(
             name: "AIQueryServer",
             dependencies: [
                 "AIQueryCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         .executableTarget(
@@ -73,6 +75,10 @@ let package = Package(
                 "AIQueryServer", "SQLiteLinked", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings),
+        // The upstream benchmarks/serve.sh puts behind the gateway.
+        .executableTarget(
+            name: "serve-bench-upstream", dependencies: ["AIQueryCore", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings),
         // Speed of the local MiniLM embedder, driven by benchmarks/minilm_speed.sh.
         .executableTarget(name: "minilm-bench", dependencies: ["AIQueryCore"], swiftSettings: swiftSettings),

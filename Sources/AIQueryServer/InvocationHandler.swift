@@ -15,10 +15,15 @@ struct InvocationHandler: Sendable {
         defer { permit?.finish(actualTokens: usedTokens) }
         let plan = try makePlan(endpoint, request)
         let task: EndpointTask
-        do {
-            task = try await state.pipeline.onWorker { control in Result { () throws(AIQueryError) in try plan.task(control: control) } }.get()
-        } catch {
-            throw ServingError(error, endpoint: request.endpoint)
+        if let known = plan.knownTask {
+            task = known
+        } else {
+            // A workspace endpoint's task is looked up over the network, once: on a worker thread.
+            let looked = await state.pipeline.onWorker { control in Result { () throws(AIQueryError) in try plan.task(control: control) } }
+            switch looked {
+            case .success(let value): task = value
+            case .failure(let error): throw ServingError(error, endpoint: request.endpoint)
+            }
         }
         try request.check(task: task)
         let body: JSONValue

@@ -20,10 +20,14 @@ final class ServerState: Sendable {
         maxBodyBytes = options.maxBodyBytes
     }
 
+    /// Every request ends within this many seconds, all attempts together, unless its endpoint says otherwise.
+    static let requestDeadline = 600.0
+
     /// The plan for one request: the endpoint's own settings, no connection layer.
     func plan(for endpoint: Endpoint, options: RequestOptions = RequestOptions()) throws(AIQueryError) -> CallPlan {
-        try CallPlan(
-            endpoint: endpoint, options: options, settings: ResolvedSettings(endpoint: endpoint.settings), store: store, readsDetails: true)
+        var settings = endpoint.settings
+        if settings[.deadline] == nil { settings[.deadline] = .seconds(Self.requestDeadline) }
+        return try CallPlan(endpoint: endpoint, options: options, settings: ResolvedSettings(endpoint: settings), store: store, readsDetails: true)
     }
 
     func endpoint(named name: String) throws(ServingError) -> Endpoint {

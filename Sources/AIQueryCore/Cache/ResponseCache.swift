@@ -19,6 +19,8 @@ public protocol ResponseStore: AnyObject, Sendable {
     /// when asked for: a SQL cache hit needs the output alone.
     func lookup(key: [UInt8], maxAge: Double?, withDetails: Bool) throws(AIQueryError) -> ModelResponse?
     func store(key: [UInt8], endpoint: String, response: ModelResponse) throws(AIQueryError)
+    /// Stores an answer without making the caller wait; lookups see it at once. Failures only warn.
+    func storeLater(key: [UInt8], endpoint: String, response: ModelResponse)
 }
 
 public enum CacheKey {

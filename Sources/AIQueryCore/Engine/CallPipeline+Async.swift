@@ -1,11 +1,21 @@
+import Synchronization
+
 /// The pipeline from async code (a NIO server): the blocking work runs on worker threads, so the cooperative pool
-/// never waits on the network, and cancelling the task interrupts the calls' waits.
+/// never waits on the network, and cancelling the task interrupts the calls' waits. A fresh answer is queued for
+/// the cache (``ResponseStore/storeLater(key:endpoint:response:)``) rather than written before the caller has it:
+/// a write transaction, and now and then a checkpoint, would otherwise be in every miss's latency.
 extension CallPipeline {
-    /// One call.
+    /// One call. An answer from the statement or the cache comes back at once (a local read, no network: not worth
+    /// a thread hop); only a call that must ask the endpoint goes to a worker thread.
     public func answer<Value: Sendable>(
         _ call: PreparedCall, plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
     ) async -> Result<Value, AIQueryError> {
-        await onWorker { control in self.answer(call, plan: plan, control: control, shape: shape) }
+        if let (found, source) = lookup(call, plan: plan) { return complete(call, with: found, from: source, plan: plan, shape: shape) }
+        return await onWorker { control in
+            let result = self.fetch([call], plan: plan, control: control)[0]
+            if case .success(let response) = result { self.remember(response, for: call, plan: plan, later: true) }
+            return self.complete(call, with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
+        }
     }
 
     /// Several calls of one request (an embeddings request with a list of inputs): each answered from the cache
@@ -13,9 +23,15 @@ extension CallPipeline {
     public func answer<Value: Sendable>(
         _ calls: [PreparedCall], plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
     ) async -> [Result<Value, AIQueryError>] {
-        await onWorker { control in
-            let found = calls.map { self.lookup($0, plan: plan) }
-            let missing = calls.indices.filter { found[$0] == nil }
+        let found = calls.map { self.lookup($0, plan: plan) }
+        let missing = calls.indices.filter { found[$0] == nil }
+        if missing.isEmpty {
+            return calls.indices.map { index in
+                let (result, source) = found[index]!
+                return self.complete(calls[index], with: result, from: source, plan: plan, shape: shape)
+            }
+        }
+        return await onWorker { control in
             var fetched: [Int: Result<ModelResponse, AIQueryError>] = [:]
             let batchable = missing.filter { calls[$0].isBatchable }
             let batchSize = max(1, plan.batchSize)
@@ -28,7 +44,9 @@ extension CallPipeline {
             }
             return calls.indices.map { index in
                 if let (result, source) = found[index] { return self.complete(calls[index], with: result, from: source, plan: plan, shape: shape) }
-                return self.complete(calls[index], with: fetched[index]!, from: .upstream, plan: plan, shape: shape)
+                let result = fetched[index]!
+                if case .success(let response) = result { self.remember(response, for: calls[index], plan: plan, later: true) }
+                return self.complete(calls[index], with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
             }
         }
     }
@@ -39,9 +57,7 @@ extension CallPipeline {
         let cancelled = SharedFlag()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                WorkerPool.shared.submit {
-                    continuation.resume(returning: work(CallControl(isCancelled: { cancelled.isSet })))
-                }
+                WorkerPool.shared.submit { continuation.resume(returning: work(CallControl(isCancelled: { cancelled.isSet }))) }
             }
         } onCancel: {
             cancelled.set()

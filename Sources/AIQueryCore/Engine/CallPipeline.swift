@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The life of every call, whichever front door it came in by: the statement's memo and the cache (identical
 /// requests of a statement are asked once; a window also joins those in flight), budgets, rate limits, retries,
 /// transport, parsing, usage accounting and shaping the answer.
@@ -48,11 +50,12 @@ public final class CallPipeline: Sendable {
     /// Ends a call: a fresh answer goes to the cache and the statement's memo, the answer is shaped for the front
     /// door, and the row is counted, once, as answered or failed.
     @inlinable
+    /// - Parameter remembering: false when the caller stores the answer itself, later (a server answers first).
     public func complete<Value>(
         _ call: PreparedCall, with result: Result<ModelResponse, AIQueryError>, from source: AnswerSource, plan: CallPlan,
-        shape: (ModelResponse) throws(AIQueryError) -> Value
+        remembering: Bool = true, shape: (ModelResponse) throws(AIQueryError) -> Value
     ) -> Result<Value, AIQueryError> {
-        if source == .upstream, case .success(let response) = result {
+        if remembering, source == .upstream, case .success(let response) = result {
             remember(response, for: call, plan: plan)
         }
         let shaped = result.flatMap { response in Result { () throws(AIQueryError) in try shape(response) } }
@@ -62,9 +65,11 @@ public final class CallPipeline: Sendable {
     }
 
     @usableFromInline
-    func remember(_ response: ModelResponse, for call: PreparedCall, plan: CallPlan) {
+    /// `later`: queued for the store's writer instead of written now (an async caller, answered first).
+    func remember(_ response: ModelResponse, for call: PreparedCall, plan: CallPlan, later: Bool = false) {
         plan.memo.remember(response, for: call.key)
         guard let store = plan.store, plan.cacheMode.writes, !plan.cacheWritesFailed.isSet else { return }
+        if later { return store.storeLater(key: call.key, endpoint: plan.endpoint.name, response: response) }
         do {
             try store.store(key: call.key, endpoint: plan.endpoint.name, response: response)
         } catch {

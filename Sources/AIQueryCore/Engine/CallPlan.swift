@@ -56,6 +56,9 @@ public final class CallPlan: Sendable {
     /// Embedding inputs per request for many rows.
     public var batchSize: Int { settings.count(.batchSize) ?? 64 }
 
+    /// The task when it is known without asking the workspace.
+    public var knownTask: EndpointTask? { definedTask ?? lookedUpTask.withLock { $0 } }
+
     /// The endpoint's task; a workspace endpoint's comes once from the workspace (then remembered per process).
     public func task(control: CallControl) throws(AIQueryError) -> EndpointTask {
         if let task = definedTask ?? lookedUpTask.withLock({ $0 }) { return task }

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# aiquery serve measured from outside with wrk, against a zero-delay upstream and then a 20 ms one (LATENCIES):
+#   added latency at concurrency 1: gateway p50/p99 minus the upstream's own p50/p99 (targets <= 0.3 ms, <= 1 ms)
+#   requests per second at concurrency 64, every request a new prompt (a cache miss), with p99 and errors
+#     (target >= 2,500 rps, 0 errors)
+#   a cache hit end to end at concurrency 1, p50 (target <= 0.2 ms)
+#   the server's RSS idle and its peak under load (targets <= 64 MB, <= 256 MB)
+# SECONDS_EACH=10 per wrk run. The upstream is serve-bench-upstream (Hummingbird), so it is not the bottleneck.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${SECONDS_EACH:-10}
+latencies=${LATENCIES:-"0 20"}
+command -v wrk >/dev/null || { scripts/setup; apt-get install -y -qq wrk >/dev/null 2>&1 || sudo apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product aiquery >/dev/null
+swift build -c release --product serve-bench-upstream >/dev/null
+bin=$(swift build -c release --show-bin-path)
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+export TOKEN=dapi-bench-token
+
+# start CMD…: runs CMD in the background and waits for its first line (PORT n, or a URL), which it leaves in
+# $first; the pid is $last_pid (and in pids, for the cleanup).
+start() {
+    : > "$work/first-line"
+    "$@" > "$work/first-line" 2>> "$work/stderr" &
+    last_pid=$!
+    pids+=("$last_pid")
+    for _ in $(seq 200); do [[ -s $work/first-line ]] && break; sleep 0.05; done
+    first=$(head -1 "$work/first-line")
+}
+bench() {  # bench CONNECTIONS MODE KIND URL
+    wrk -t "$(( $1 < 2 ? 1 : 2 ))" -c "$1" -d "${seconds}s" -s benchmarks/lib/serve.lua "$4" -- "$2" "$3" | tail -1
+}
+field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+rss_mb() { awk -v key="$2" '$1 == key {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+for latency in $latencies; do
+    start "$bin/serve-bench-upstream" --latency-ms "$latency"
+    upstream_port=${first#PORT }
+    home="$work/home-$latency"
+    mkdir -p "$home"
+    cat > "$home/endpoints.yaml" <<YAML
+endpoints:
+  - name: bench
+    endpoint_type: llm/v1/chat
+    model: {provider: openai, name: bench, config: {openai_api_base: "http://127.0.0.1:$upstream_port/v1"}}
+YAML
+    HOME=$home AIQUERY_CONFIG=$home/endpoints.yaml AIQUERY_CACHE=${BENCH_CACHE:-$home/cache.db} AIQUERY_SERVE_TOKEN=$TOKEN LOG_LEVEL=error \
+        start "$bin/aiquery" serve --port 0
+    url=$first
+    server=$last_pid
+    idle=$(rss_mb "$server" VmRSS:)
+    direct=$(bench 1 unique direct "http://127.0.0.1:$upstream_port/v1/chat/completions")
+    gateway=$(bench 1 unique gateway "$url/serving-endpoints/bench/invocations")
+    loaded=$(bench 64 unique gateway "$url/serving-endpoints/bench/invocations")
+    bench 1 fixed gateway "$url/serving-endpoints/bench/invocations" >/dev/null  # warms the one cached answer
+    hit=$(bench 1 fixed gateway "$url/serving-endpoints/bench/invocations")
+    peak=$(rss_mb "$server" VmHWM:)
+    python3 - "$latency" "$direct" "$gateway" "$loaded" "$hit" "$idle" "$peak" <<'PY'
+import json, sys
+latency, direct, gateway, loaded, hit = sys.argv[1], *(json.loads(a) for a in sys.argv[2:6])
+idle, peak = float(sys.argv[6]), float(sys.argv[7])
+added50 = (gateway["p50_us"] - direct["p50_us"]) / 1000
+added99 = (gateway["p99_us"] - direct["p99_us"]) / 1000
+print(f"upstream {latency} ms: added latency at c1 p50 {added50:.3f} ms (target <= 0.3), p99 {added99:.3f} ms (target <= 1) "
+      f"[gateway {gateway['p50_us']/1000:.3f}/{gateway['p99_us']/1000:.3f} ms, upstream {direct['p50_us']/1000:.3f}/{direct['p99_us']/1000:.3f} ms]; "
+      f"c64 {loaded['rps']:.0f} rps (target >= 2500) p99 {loaded['p99_us']/1000:.2f} ms, {loaded['errors']} errors; "
+      f"cache hit p50 {hit['p50_us']/1000:.3f} ms (target <= 0.2); RSS idle {idle:.1f} MB (<= 64), peak {peak:.1f} MB (<= 256)")
+PY
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    pids=()
+done
