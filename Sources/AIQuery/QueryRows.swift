@@ -14,11 +14,26 @@ final class QueryRows: RowStream {
         let ordinal: Int64
         let id: SQLResult
         let request: SQLResult
+        /// The request as the function got it, for ``Requests/finish`` (kept only when there is one).
+        let argument: SQLArgument
+    }
+
+    /// How the rows of one scan become calls and their answers SQL values: ai_query's, or a task function's.
+    struct Requests {
+        /// Names the function in row errors (`row 50 (id 50): ai_query: …`).
+        var function: String
+        var failOnError: Bool
+        /// The call for a row's request; nil for a NULL request (a NULL answer, no call).
+        var prepare: (SQLArgument, CallControl) throws(AIQueryError) -> PreparedCall?
+        /// The answer as SQL, on a worker or from the cache.
+        var shape: @Sendable (ModelResponse) throws(AIQueryError) -> SQLResult
+        /// What the row's own request adds to a shaped answer (ai_mask masks its row's text), on SQLite's thread.
+        var finish: ((SQLResult, SQLArgument) -> SQLResult)? = nil
     }
 
     private let db: OpaquePointer
     private let plan: CallPlan
-    private let options: CallOptions
+    private let requests: Requests
     private let window: CallWindow<Row, SQLResult>
     private let windowLimit: Int
     private let progress: ProgressLine?
@@ -40,26 +55,31 @@ final class QueryRows: RowStream {
         }
         let (name, options) = try AIQueryFunctions.parseCall([endpointArgument, .null] + (arguments[2].map { [$0] } ?? []), function: "ai_query_rows")
         let plan = try state.plan(endpoint: name, options: options)
-        return try QueryRows(db: db, plan: plan, options: options, sql: sql)
+        let returnType = options.returnType
+        let requests = Requests(
+            function: "ai_query", failOnError: options.failOnError,
+            prepare: { argument, control throws(AIQueryError) in
+                try AIQueryFunctions.modelInput(argument).map { input throws(AIQueryError) in try plan.prepare(input, control: control) }
+            },
+            shape: { response throws(AIQueryError) in try ResultCasting.result(response.output, returnType: returnType) })
+        return try QueryRows(db: db, plan: plan, requests: requests, sql: sql, label: "ai_query_rows \(plan.endpoint.name)")
     }
 
-    private init(db: OpaquePointer, plan: CallPlan, options: CallOptions, sql: String) throws(AIQueryError) {
+    init(db: OpaquePointer, plan: CallPlan, requests: Requests, sql: String, label: String) throws(AIQueryError) {
         self.db = db
         self.plan = plan
-        self.options = options
+        self.requests = requests
         let interrupt = InterruptCheck(db: db)
         control = CallControl(isCancelled: { interrupt.isInterrupted() })
         statement = try Self.prepareQuery(sql, db: db)
         hasIdColumn = aiq_column_count(statement) == 2
         // Enough rows ahead to keep every request slot busy while the oldest row is still on its way.
         windowLimit = plan.concurrency * 4 * max(1, plan.batchSize)
-        let progress = ProgressLine.forStatement("ai_query_rows \(plan.endpoint.name)", plan: plan)
+        let progress = ProgressLine.forStatement(label, plan: plan)
         self.progress = progress
-        let returnType = options.returnType
         window = CallWindow(
             plan: plan, concurrency: plan.concurrency, batchSize: plan.batchSize,
-            isInterrupted: { interrupt.isInterrupted() }, whileWaiting: { progress?.update() },
-            shape: { response throws(AIQueryError) in try ResultCasting.result(response.output, returnType: returnType) })
+            isInterrupted: { interrupt.isInterrupted() }, whileWaiting: { progress?.update() }, shape: requests.shape)
         if progress != nil { plan.tally.expectedRows.store(Self.count(sql, db: db), ordering: .relaxed) }
     }
 
@@ -122,9 +142,10 @@ final class QueryRows: RowStream {
             return true
         }
         do {
-            response = try RowValue.make(answer, failOnError: options.failOnError)
+            let finished = requests.finish.map { finish in answer.map { finish($0, row.argument) } } ?? answer
+            response = try RowValue.make(finished, failOnError: requests.failOnError)
         } catch {
-            throw error.prefixed("row \(row.ordinal)\(hasIdColumn ? " (id \(row.id.debugText))" : ""): ai_query: ")
+            throw error.prefixed("row \(row.ordinal)\(hasIdColumn ? " (id \(row.id.debugText))" : ""): \(requests.function): ")
         }
         return true
     }
@@ -154,10 +175,10 @@ final class QueryRows: RowStream {
             ordinal += 1
             let requestArgument = SQLArgument(aiq_column_value(statement, hasIdColumn ? 1 : 0))
             let id: SQLResult = hasIdColumn ? SQLResult(SQLArgument(aiq_column_value(statement, 0))) : .integer(ordinal)
-            let row = Row(ordinal: ordinal, id: id, request: SQLResult(requestArgument))
+            let row = Row(ordinal: ordinal, id: id, request: SQLResult(requestArgument), argument: requests.finish == nil ? .null : requestArgument)
             let call: PreparedCall?
             do {
-                call = try AIQueryFunctions.modelInput(requestArgument).map { input throws(AIQueryError) in try plan.prepare(input, control: control) }
+                call = try requests.prepare(requestArgument, control)
             } catch {
                 throw error.prefixed("row \(ordinal): ")
             }

@@ -10,6 +10,8 @@ final class ConnectionState: Sendable {
     let settings = Mutex(SettingLayer())
     /// The endpoints this connection may call: the process's allowlist, narrowed by ai_config.
     let allowlist = Mutex(EndpointAllowlist.process)
+    /// The task functions' endpoints set with ai_config on this connection.
+    let taskEndpoints = Mutex(TaskEndpointNames())
     private let store = Mutex<SQLiteResponseStore?>(nil)
 
     /// The process's cache store, remembered here so a statement doesn't look it up again. A cache that cannot be
@@ -92,7 +94,10 @@ let functionTable: [SQLFunction] = [
     SQLFunction("ai_cache_clear", arity: 1, SettingsFunctions.cacheClear),
     SQLFunction("ai_usage_reset", arity: 0, UsageFunctions.reset),
     SQLFunction("ai_cosine", arity: 2, flags: SQLFunction.pure, VectorFunctions.cosine),
-]
+    SQLFunction("ai_task_request", arity: -1, flags: SQLFunction.directOnlyJSON, TaskFunctions.request),
+] + TaskFunction.allCases.map { function in
+    SQLFunction(function.name, arity: -1, flags: SQLFunction.directOnlyJSON, contextual: TaskFunctions.handler(function))
+}
 
 /// A definition bound to its connection, behind SQLite's user-data pointer; SQLite releases it with `releaseBox`.
 final class Bound<Definition> {

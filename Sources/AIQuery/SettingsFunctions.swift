@@ -7,9 +7,12 @@ enum SettingsFunctions {
     /// reports is what a call with no options of its own runs with.
     static func config(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
         if case .text(EndpointAllowlist.settingName, _) = arguments[0] { return try allowedEndpoints(state, arguments) }
+        if case .text(let name, _) = arguments[0], [TaskEndpointNames.chatSetting, TaskEndpointNames.embeddingsSetting].contains(name) {
+            return try taskEndpoint(name, state, arguments)
+        }
         guard case .text(let name, _) = arguments[0], let setting = Setting.named(name, in: .connection) else {
             throw AIQueryError(
-                "unknown setting '\(arguments[0].text?.truncatedForMessage(40) ?? "NULL")'; use \((Setting.names(in: .connection) + [EndpointAllowlist.settingName]).joined(separator: ", "))")
+                "unknown setting '\(arguments[0].text?.truncatedForMessage(40) ?? "NULL")'; use \((Setting.names(in: .connection) + [EndpointAllowlist.settingName, TaskEndpointNames.chatSetting, TaskEndpointNames.embeddingsSetting]).joined(separator: ", "))")
         }
         if arguments.count == 2 {
             let value: SettingValue?
@@ -43,6 +46,24 @@ enum SettingsFunctions {
             state.allowlist.withLock { $0 = $0.narrowed(to: text) }
         }
         return state.allowlist.withLock { $0 }.description.map { .text($0) } ?? .null
+    }
+
+    /// `ai_config('task_endpoint' | 'task_embeddings_endpoint' [, name])`: the endpoint the task functions ask
+    /// (NULL goes back to AIQUERY_TASK_ENDPOINT, the file's task_endpoints, or the built-in local model).
+    static func taskEndpoint(_ name: String, _ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        let isChat = name == TaskEndpointNames.chatSetting
+        if arguments.count == 2 {
+            let value: String?
+            switch arguments[1] {
+            case .null: value = nil
+            case .text(let text, _) where !text.trimmed().isEmpty: value = text.trimmed()
+            default: throw AIQueryError("\(name) must be an endpoint name, or NULL for the default")
+            }
+            if let value { _ = try state.endpoints.resolve(value) }
+            state.taskEndpoints.withLock { isChat ? ($0.chat = value) : ($0.embeddings = value) }
+        }
+        let resolved = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
+        return .text((isChat ? resolved.chat : resolved.embeddings) ?? "")
     }
 
     /// While endpoints are restricted, definitions and the cache stay as the deployment set them.

@@ -33,6 +33,9 @@ let streamTables: [SQLStreamTable] = [
         name: "ai_query_rows", columns: ["id", "request", "response"], arguments: ["endpoint", "query", "options"], directOnly: true,
         open: QueryRows.open),
     SQLStreamTable(
+        name: "ai_task_rows", columns: ["id", "request", "response"], arguments: ["function", "query", "argument1", "argument2"],
+        directOnly: true, open: TaskFunctions.rows),
+    SQLStreamTable(
         name: "ai_endpoints",
         columns: ["name TEXT", "task TEXT", "provider TEXT", "model TEXT", "url TEXT", "source TEXT", "api_key TEXT"],
         open: { state, _, _ in Listing(try EndpointFunctions.listing(state)) }),

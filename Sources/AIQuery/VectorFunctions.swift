@@ -9,6 +9,11 @@ enum VectorFunctions {
         guard a.count == b.count else {
             throw AIQueryError("the vectors have different lengths (\(a.count) and \(b.count)); compare embeddings from the same model")
         }
+        return cosine(a, b).map(SQLResult.double) ?? .null
+    }
+
+    /// Cosine similarity of two vectors of one length, in double precision; nil when either is all zeros.
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double? {
         var dot = 0.0, normA = 0.0, normB = 0.0
         for index in a.indices {
             let x = Double(a[index]), y = Double(b[index])
@@ -16,8 +21,8 @@ enum VectorFunctions {
             normA += x * x
             normB += y * y
         }
-        guard normA > 0, normB > 0 else { return .null }
-        return .double(dot / (normA.squareRoot() * normB.squareRoot()))
+        guard normA > 0, normB > 0 else { return nil }
+        return dot / (normA.squareRoot() * normB.squareRoot())
     }
 
     /// A NaN or an infinity makes any similarity meaningless: say so rather than answer NULL.

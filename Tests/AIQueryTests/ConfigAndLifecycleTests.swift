@@ -74,12 +74,13 @@ struct ConfigAndLifecycleTests {
             "SELECT DISTINCT name FROM pragma_function_list WHERE name LIKE 'ai\\_%' ESCAPE '\\' ORDER BY name;")
         #expect(
             lines == [
-                "ai_cache_clear", "ai_cache_stats", "ai_config", "ai_cosine", "ai_debug", "ai_endpoint_drop", "ai_endpoint_set", "ai_query",
-                "ai_query_request", "ai_usage_reset", "ai_version",
+                "ai_analyze_sentiment", "ai_cache_clear", "ai_cache_stats", "ai_classify", "ai_config", "ai_cosine", "ai_debug",
+                "ai_endpoint_drop", "ai_endpoint_set", "ai_extract", "ai_fix_grammar", "ai_gen", "ai_mask", "ai_query", "ai_query_request",
+                "ai_similarity", "ai_summarize", "ai_task_request", "ai_translate", "ai_usage_reset", "ai_version",
             ])
         #expect(try shell.query("SELECT ai_version();") == ["0.1.0"])
         #expect(try shell.query("SELECT name FROM pragma_module_list WHERE name LIKE 'ai\\_%' ESCAPE '\\' ORDER BY name;")
-            == ["ai_endpoints", "ai_query_rows", "ai_usage"])
+            == ["ai_endpoints", "ai_query_rows", "ai_task_rows", "ai_usage"])
         #expect(try shell.query("SELECT name, provider FROM ai_endpoints WHERE source = 'built-in';")
             == ["local-minilm|local", "local-gemma|openai"])
     }

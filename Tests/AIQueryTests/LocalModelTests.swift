@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The built-in endpoints on real models: MiniLM inside the sqlite3 process, Gemma 3 270M on loopback.
-@Suite("local models")
+@Suite("local models", .serialized)  // two tests start and stop the one Gemma server
 struct LocalModelTests {
     var shell: Shell
 
@@ -70,6 +70,26 @@ struct LocalModelTests {
         #expect(!lines[1].trimmingCharacters(in: .whitespaces).isEmpty, "the model answered")
         #expect(lines[3] == lines[1], "the second answer came from the cache, unchanged")
         #expect(lines[4] == "2|1|1")
+    }
+
+    /// The task functions with no configuration: Gemma answers the text functions through a grammar, MiniLM
+    /// ai_similarity. Answers are well-formed whatever the model, and the clear cases right.
+    @Test func taskFunctionsWorkOfflineOnTheBuiltInModels() throws {
+        let wasRunning = try localLLM("status") == 0
+        try #require(try localLLM("start") == 0, "scripts/local-llm start failed")
+        defer { if !wasRunning { _ = try? localLLM("stop") } }
+
+        let lines = try shell.query(
+            """
+            SELECT ai_analyze_sentiment('I loved this product, it works perfectly!');
+            SELECT ai_analyze_sentiment('Terrible. Broke after one day, waste of money.');
+            SELECT ai_classify('My card was charged twice this month', json_array('billing', 'bug', 'other')) IN ('billing', 'bug', 'other');
+            SELECT (SELECT group_concat(key) FROM json_each(ai_extract('John Smith met Mary on 3 May 2024 in Paris.', json_array('person', 'date', 'city'))));
+            SELECT ai_mask('Write to john@example.com today', json_array('email'));
+            SELECT length(ai_summarize('Our quarterly revenue grew 12 percent, driven by strong sales in Europe and Asia, while costs stayed flat.', 12)) > 0;
+            SELECT ai_similarity('a cat sits on the mat', 'a kitten is on the rug') > ai_similarity('a cat sits on the mat', 'quarterly tax report');
+            """)
+        #expect(lines == ["positive", "negative", "1", "person,date,city", "Write to [MASKED] today", "1", "1"])
     }
 
     @Test func aStoppedGemmaServerSaysHowToStartIt() throws {

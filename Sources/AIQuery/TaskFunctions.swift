@@ -1,0 +1,140 @@
+import AIQueryCore
+import CAIQuery
+import Synchronization
+
+/// Databricks' task AI functions (`ai_classify`, `ai_extract`, …) and their dry run `ai_task_request`: each
+/// turns its arguments into a ``TaskCall``, asks the connection's task endpoint through the same pipeline as
+/// ai_query (cache, retries, limits, Ctrl-C), and checks the answer before SQL sees it.
+enum TaskFunctions {
+    static func handler(_ function: TaskFunction) -> @Sendable (ConnectionState, [SQLArgument], OpaquePointer?) throws -> SQLResult {
+        { state, arguments, context in try run(function, state, arguments, context) }
+    }
+
+    static func run(_ function: TaskFunction, _ state: ConnectionState, _ arguments: [SQLArgument], _ context: OpaquePointer?) throws -> SQLResult {
+        guard let call = try TaskCall.make(function, arguments) else { return .null }
+        let names = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
+        let interrupt = InterruptCheck(db: aiq_context_db(context))
+        let control = CallControl(isCancelled: { interrupt.isInterrupted() })
+        if function == .similarity { return try similarity(call, endpoint: names.embeddings!, state, control) }
+        let plan = try state.plan(endpoint: names.chat!, options: CallOptions())
+        defer { plan.tally.flushRows() }
+        let style = try style(for: plan, function: function, control: control)
+        let prepared = try plan.prepare(call.request(style: style), control: control)
+        let answer = state.pipeline.answer(prepared, plan: plan, control: control) { response in call.answer(from: response.output) }
+        return try answer.get().sqlResult
+    }
+
+    /// `ai_task_request(function, arguments…)`: the request the function would send, without sending it.
+    static func request(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
+        guard case .text(let name, _)? = arguments.first, let function = TaskFunction(rawValue: name.lowercased()) else {
+            throw AIQueryError(
+                "the first argument names a task function: \(TaskFunction.allCases.map(\.name).joined(separator: ", ")), e.g. ai_task_request('ai_classify', 'text', json_array('a', 'b'))")
+        }
+        guard let call = try TaskCall.make(function, Array(arguments.dropFirst())) else { return .null }
+        let names = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
+        let endpointName = function.usesEmbeddings ? names.embeddings! : names.chat!
+        let endpoint = try state.endpoints.resolve(endpointName)
+        let plan = try CallPlan(endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(), store: nil)
+        let task = plan.knownTask ?? .chat
+        let input: ModelInput = function.usesEmbeddings ? .text(call.content) : call.request(style: TaskStyle.of(endpoint, task: task))
+        return .json(JSONValue.object([("endpoint", .string(endpointName)), ("task", .string(task.rawValue)), ("request", try plan.dryRun(input))]).serialized())
+    }
+
+    /// `ai_task_rows(function, query [, argument, argument])`: a task function over every row of `query`
+    /// (`(text)` or `(id, text)`) with many requests in flight, in the query's order, as ai_query_rows does for
+    /// ai_query. The arguments after the query are the function's own after its text (labels, options, to_lang…).
+    static func rows(_ state: ConnectionState, _ db: OpaquePointer, _ arguments: [SQLArgument?]) throws -> any RowStream {
+        let example = "e.g. SELECT id, response FROM ai_task_rows('ai_classify', 'SELECT id, body FROM tickets', json_array('billing', 'bug', 'other'))"
+        guard case .text(let name, _)? = arguments[0], let function = TaskFunction(rawValue: name.lowercased()) else {
+            throw AIQueryError("the first argument names a task function (\(TaskFunction.allCases.filter { $0 != .similarity }.map(\.name).joined(separator: ", "))); \(example)")
+        }
+        guard function != .similarity else {
+            throw AIQueryError("ai_similarity compares two texts per row: embed them with ai_query_rows and compare with ai_cosine")
+        }
+        guard case .text(let sql, _)? = arguments[1], !sql.trimmed().isEmpty else {
+            throw AIQueryError("the query (second argument) must be SQL text such as 'SELECT id, body FROM docs'; \(example)")
+        }
+        let extra = arguments.dropFirst(2).compactMap { $0 }
+        let template: TaskCall
+        do throws(AIQueryError) {
+            guard let made = try TaskCall.make(function, [.text("", subtype: 0)] + extra) else { throw AIQueryError("no text") }
+            template = made
+        } catch {
+            throw error.prefixed("\(function.name): ")
+        }
+        let names = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
+        let plan = try state.plan(endpoint: names.chat!, options: CallOptions())
+        let interrupt = InterruptCheck(db: db)
+        let style = try style(for: plan, function: function, control: CallControl(isCancelled: { interrupt.isInterrupted() }))
+        let masks = function == .mask
+        let requests = QueryRows.Requests(
+            function: function.name, failOnError: true,
+            prepare: { argument, control throws(AIQueryError) in
+                guard let call = try TaskCall.make(function, [argument] + extra) else { return nil }
+                return try plan.prepare(call.request(style: style), control: control)
+            },
+            shape: { response in
+                // ai_mask's answer is its row's text masked: the model's list goes on to ``finish``.
+                if masks, case .text(let listed) = response.output { return .text(listed) }
+                return template.answer(from: response.output).sqlResult
+            },
+            finish: masks
+                ? { value, argument in
+                    guard case .text(let listed) = value else { return value }
+                    var call = template
+                    call.content = argument.text ?? ""
+                    return .text(call.masked(listed))
+                } : nil)
+        return try QueryRows(db: db, plan: plan, requests: requests, sql: sql, label: "ai_task_rows \(function.name) \(plan.endpoint.name)")
+    }
+
+    private static func style(for plan: CallPlan, function: TaskFunction, control: CallControl) throws(AIQueryError) -> TaskStyle {
+        let task = try plan.task(control: control)
+        guard task == .chat || task == .completions else {
+            throw AIQueryError(
+                .invalidConfiguration,
+                "the task endpoint '\(plan.endpoint.name)' is \(task == .embeddings ? "an embeddings" : "a custom") endpoint; \(function.name) needs a chat or completions endpoint: ai_config('\(TaskEndpointNames.chatSetting)', 'my-llm')")
+        }
+        return TaskStyle.of(plan.endpoint, task: task)
+    }
+
+    /// Cosine similarity of the two texts' embeddings: 1.0 for the same text, which needs no call.
+    private static func similarity(_ call: TaskCall, endpoint: String, _ state: ConnectionState, _ control: CallControl) throws -> SQLResult {
+        let other = call.other ?? ""
+        if call.content == other { return .double(1) }
+        let plan = try state.plan(endpoint: endpoint, options: CallOptions())
+        defer { plan.tally.flushRows() }
+        guard try plan.task(control: control) == .embeddings else {
+            throw AIQueryError(
+                .invalidConfiguration,
+                "the embeddings endpoint '\(endpoint)' is not an embeddings endpoint; set one with ai_config('\(TaskEndpointNames.embeddingsSetting)', 'my-embedder')")
+        }
+        var vectors: [[Float]] = []
+        for text in [call.content, other] {
+            let prepared = try plan.prepare(.text(text), control: control)
+            let vector = state.pipeline.answer(prepared, plan: plan, control: control) { response throws(AIQueryError) -> [Float] in
+                guard case .embedding(let vector) = response.output, !vector.isEmpty else {
+                    throw AIQueryError(.invalidResponse, "endpoint '\(endpoint)' did not answer with an embedding")
+                }
+                return vector
+            }
+            vectors.append(try vector.get())
+        }
+        guard vectors[0].count == vectors[1].count else {
+            throw AIQueryError(.invalidResponse, "endpoint '\(endpoint)' answered embeddings of different lengths (\(vectors[0].count) and \(vectors[1].count))")
+        }
+        guard let similarity = VectorFunctions.cosine(vectors[0], vectors[1]) else { return .null }
+        return .double(min(1, max(-1, similarity)))
+    }
+}
+
+extension TaskAnswer {
+    var sqlResult: SQLResult {
+        switch self {
+        case .null: return .null
+        case .text(let text): return .text(text)
+        case .json(let json): return .json(json.serialized())
+        case .real(let value): return .double(value)
+        }
+    }
+}
