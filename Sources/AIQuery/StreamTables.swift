@@ -36,6 +36,9 @@ let streamTables: [SQLStreamTable] = [
         name: "ai_task_rows", columns: ["id", "request", "response"], arguments: ["function", "query", "argument1", "argument2"],
         directOnly: true, open: TaskFunctions.rows),
     SQLStreamTable(
+        name: "vector_search", columns: ["id", "score", "row"], arguments: ["index_name", "query", "num_results", "options"],
+        directOnly: true, open: VectorSearch.open),
+    SQLStreamTable(
         name: "ai_endpoints",
         columns: ["name TEXT", "task TEXT", "provider TEXT", "model TEXT", "url TEXT", "source TEXT", "api_key TEXT"],
         open: { state, _, _ in Listing(try EndpointFunctions.listing(state)) }),

@@ -140,7 +140,7 @@ struct Shell {
         let text = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!text.isEmpty, "expected an error, got stdout \(result.stdout)", sourceLocation: sourceLocation)
         // The 3.40 shell prints "Runtime error near line N: ai_query: …"; the message starts at the function name.
-        if let range = text.range(of: #"ai_[a-z_]+: "#, options: .regularExpression) {
+        if let range = text.range(of: #"(ai_[a-z_]+|vector_search): "#, options: .regularExpression) {
             return String(text[range.lowerBound...])
         }
         return text
