@@ -137,11 +137,10 @@ extension TaskCall {
             prompt = "Rewrite the text with correct grammar and spelling.\n\nText: i has two cat\nCorrected: I have two cats.\n\nText: \(text)\nCorrected:"
             grammar = TaskGrammar.line
         case .analyzeSentiment:
+            // The examples' order matters to a 270M model: ending on the positive one took it from 73.8 % to
+            // 79.8 % on 183 held-out reviews (examples in the old order: 42 vs 52 of 61 tuning ones).
             prompt = """
                 Classify the sentiment of each text as positive, negative, neutral or mixed.
-
-                Text: This is the best purchase I have made all year.
-                Sentiment: positive
 
                 Text: Awful quality, it broke immediately. Do not buy.
                 Sentiment: negative
@@ -151,6 +150,9 @@ extension TaskCall {
 
                 Text: The screen is gorgeous, but the speakers are terrible.
                 Sentiment: mixed
+
+                Text: This is the best purchase I have made all year.
+                Sentiment: positive
 
                 Text: \(text)
                 Sentiment:
