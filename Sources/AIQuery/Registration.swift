@@ -12,6 +12,12 @@ final class ConnectionState: Sendable {
     let allowlist = Mutex(EndpointAllowlist.process)
     /// The task functions' endpoints set with ai_config on this connection.
     let taskEndpoints = Mutex(TaskEndpointNames())
+
+    /// The endpoints the task functions ask: this connection's, else the process's, the file's, the built-in ones.
+    func resolvedTaskEndpoints() throws(AIQueryError) -> (chat: String, embeddings: String) {
+        let names = try TaskEndpointNames.resolved(connection: taskEndpoints.withLock { $0 })
+        return (names.chat ?? TaskEndpointNames.defaults.chat!, names.embeddings ?? TaskEndpointNames.defaults.embeddings!)
+    }
     private let store = Mutex<SQLiteResponseStore?>(nil)
 
     /// The process's cache store, remembered here so a statement doesn't look it up again. A cache that cannot be

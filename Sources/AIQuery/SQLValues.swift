@@ -112,3 +112,10 @@ extension JSONValue {
         return .double(Double(value.description) ?? Double(value))
     }
 }
+
+extension String {
+    /// The name quoted as an SQL identifier: `a "b"` becomes `"a ""b"""`.
+    var sqlIdentifier: String { "\"" + replacingAll("\"", with: "\"\"") + "\"" }
+    /// The text quoted as an SQL string literal: `it's` becomes `'it''s'`.
+    var sqlLiteral: String { "'" + replacingAll("'", with: "''") + "'" }
+}

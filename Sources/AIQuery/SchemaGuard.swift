@@ -37,8 +37,7 @@ enum SchemaGuard {
     /// `schema.table` of the first table whose definition calls `function`, in any attached database.
     static func tableCalling(_ function: String, db: OpaquePointer) throws(AIQueryError) -> String? {
         for schema in try rows(db, "SELECT name FROM pragma_database_list") {
-            let quoted = "\"" + schema[0].replacingAll("\"", with: "\"\"") + "\""
-            for table in try rows(db, "SELECT name, sql FROM \(quoted).sqlite_schema WHERE type = 'table' AND sql IS NOT NULL")
+            for table in try rows(db, "SELECT name, sql FROM \(schema[0].sqlIdentifier).sqlite_schema WHERE type = 'table' AND sql IS NOT NULL")
             where SQLCalls.calls(function, in: table[1]) {
                 return "\(schema[0]).\(table[0])"
             }

@@ -62,8 +62,8 @@ enum SettingsFunctions {
             if let value { _ = try state.endpoints.resolve(value) }
             state.taskEndpoints.withLock { isChat ? ($0.chat = value) : ($0.embeddings = value) }
         }
-        let resolved = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
-        return .text((isChat ? resolved.chat : resolved.embeddings) ?? "")
+        let resolved = try state.resolvedTaskEndpoints()
+        return .text(isChat ? resolved.chat : resolved.embeddings)
     }
 
     /// While endpoints are restricted, definitions and the cache stay as the deployment set them.

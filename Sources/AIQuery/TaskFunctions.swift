@@ -1,6 +1,5 @@
 import AIQueryCore
 import CAIQuery
-import Synchronization
 
 /// Databricks' task AI functions (`ai_classify`, `ai_extract`, …) and their dry run `ai_task_request`: each
 /// turns its arguments into a ``TaskCall``, asks the connection's task endpoint through the same pipeline as
@@ -12,11 +11,11 @@ enum TaskFunctions {
 
     static func run(_ function: TaskFunction, _ state: ConnectionState, _ arguments: [SQLArgument], _ context: OpaquePointer?) throws -> SQLResult {
         guard let call = try TaskCall.make(function, arguments) else { return .null }
-        let names = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
+        let names = try state.resolvedTaskEndpoints()
         let interrupt = InterruptCheck(db: aiq_context_db(context))
         let control = CallControl(isCancelled: { interrupt.isInterrupted() })
-        if function == .similarity { return try similarity(call, endpoint: names.embeddings!, state, control) }
-        let plan = try state.plan(endpoint: names.chat!, options: CallOptions())
+        if function == .similarity { return try similarity(call, endpoint: names.embeddings, state, control) }
+        let plan = try state.plan(endpoint: names.chat, options: CallOptions())
         defer { plan.tally.flushRows() }
         let style = try style(for: plan, function: function, control: control)
         let prepared = try plan.prepare(call.request(style: style), control: control)
@@ -31,8 +30,8 @@ enum TaskFunctions {
                 "the first argument names a task function: \(TaskFunction.allCases.map(\.name).joined(separator: ", ")), e.g. ai_task_request('ai_classify', 'text', json_array('a', 'b'))")
         }
         guard let call = try TaskCall.make(function, Array(arguments.dropFirst())) else { return .null }
-        let names = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
-        let endpointName = function.usesEmbeddings ? names.embeddings! : names.chat!
+        let names = try state.resolvedTaskEndpoints()
+        let endpointName = function.usesEmbeddings ? names.embeddings : names.chat
         let endpoint = try state.endpoints.resolve(endpointName)
         let plan = try CallPlan(endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(), store: nil)
         let task = plan.knownTask ?? .chat
@@ -62,15 +61,14 @@ enum TaskFunctions {
         } catch {
             throw error.prefixed("\(function.name): ")
         }
-        let names = try TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 })
-        let plan = try state.plan(endpoint: names.chat!, options: CallOptions())
+        let plan = try state.plan(endpoint: state.resolvedTaskEndpoints().chat, options: CallOptions())
         let interrupt = InterruptCheck(db: db)
         let style = try style(for: plan, function: function, control: CallControl(isCancelled: { interrupt.isInterrupted() }))
         let masks = function == .mask
         let requests = QueryRows.Requests(
             function: function.name, failOnError: true,
             prepare: { argument, control throws(AIQueryError) in
-                guard let call = try TaskCall.make(function, [argument] + extra) else { return nil }
+                guard let call = try template.with(text: argument) else { return nil }
                 return try plan.prepare(call.request(style: style), control: control)
             },
             shape: { response in
@@ -109,16 +107,9 @@ enum TaskFunctions {
                 .invalidConfiguration,
                 "the embeddings endpoint '\(endpoint)' is not an embeddings endpoint; set one with ai_config('\(TaskEndpointNames.embeddingsSetting)', 'my-embedder')")
         }
-        var vectors: [[Float]] = []
-        for text in [call.content, other] {
-            let prepared = try plan.prepare(.text(text), control: control)
-            let vector = state.pipeline.answer(prepared, plan: plan, control: control) { response throws(AIQueryError) -> [Float] in
-                guard case .embedding(let vector) = response.output, !vector.isEmpty else {
-                    throw AIQueryError(.invalidResponse, "endpoint '\(endpoint)' did not answer with an embedding")
-                }
-                return vector
-            }
-            vectors.append(try vector.get())
+        let wrongAnswer = AIQueryError(.invalidResponse, "endpoint '\(endpoint)' did not answer with an embedding")
+        let vectors = try [call.content, other].map { text in
+            try embedding(of: text, plan: plan, state: state, control: control, otherwise: wrongAnswer)
         }
         guard vectors[0].count == vectors[1].count else {
             throw AIQueryError(.invalidResponse, "endpoint '\(endpoint)' answered embeddings of different lengths (\(vectors[0].count) and \(vectors[1].count))")
@@ -128,13 +119,24 @@ enum TaskFunctions {
     }
 }
 
+extension TaskFunctions {
+    /// One text's embedding from `plan`'s endpoint, through the pipeline (memo, cache, retries, limits);
+    /// `otherwise` when the endpoint answers something that is not one.
+    static func embedding(of text: String, plan: CallPlan, state: ConnectionState, control: CallControl, otherwise failure: AIQueryError) throws -> [Float] {
+        let prepared = try plan.prepare(.text(text), control: control)
+        return try state.pipeline.answer(prepared, plan: plan, control: control) { response throws(AIQueryError) -> [Float] in
+            guard case .embedding(let vector) = response.output, !vector.isEmpty else { throw failure }
+            return vector
+        }.get()
+    }
+}
+
 extension TaskAnswer {
     var sqlResult: SQLResult {
         switch self {
         case .null: return .null
         case .text(let text): return .text(text)
         case .json(let json): return .json(json.serialized())
-        case .real(let value): return .double(value)
         }
     }
 }

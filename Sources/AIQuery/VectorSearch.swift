@@ -1,6 +1,5 @@
 import AIQueryCore
 import CAIQuery
-import Synchronization
 
 /// `vector_search(index, query [, num_results [, options]])`: the rows of a local table of embeddings nearest a
 /// query text, as Databricks' `vector_search` answers from an index. The text is embedded with the task
@@ -31,10 +30,10 @@ final class VectorSearch: RowStream {
     }
 
     private init(layout: TableLayout, vector: [Float], count: Int, db: OpaquePointer) throws(AIQueryError) {
-        let table = quoted(layout.table), column = quoted(layout.column)
+        let table = layout.table.sqlIdentifier, column = layout.column.sqlIdentifier
         // JSON holds no BLOBs: another BLOB column shows as null.
         let row = "json_object(" + layout.otherColumns.map { name in
-            "'\(name.replacingAll("'", with: "''"))', iif(typeof(\(quoted(name))) = 'blob', NULL, \(quoted(name)))"
+            "\(name.sqlLiteral), iif(typeof(\(name.sqlIdentifier)) = 'blob', NULL, \(name.sqlIdentifier))"
         }.joined(separator: ", ") + ")"
         let sql =
             layout.isVec0
@@ -114,19 +113,13 @@ final class VectorSearch: RowStream {
     }
 
     private static func embed(_ query: String, endpoint: String?, state: ConnectionState, db: OpaquePointer) throws -> [Float] {
-        let name = try endpoint ?? TaskEndpointNames.resolved(connection: state.taskEndpoints.withLock { $0 }).embeddings!
+        let name = try endpoint ?? state.resolvedTaskEndpoints().embeddings
         let plan = try state.plan(endpoint: name, options: CallOptions())
         defer { plan.tally.flushRows() }
         let interrupt = InterruptCheck(db: db)
-        let control = CallControl(isCancelled: { interrupt.isInterrupted() })
-        let prepared = try plan.prepare(.text(query), control: control)
-        let answer = state.pipeline.answer(prepared, plan: plan, control: control) { response throws(AIQueryError) -> [Float] in
-            guard case .embedding(let vector) = response.output, !vector.isEmpty else {
-                throw AIQueryError(.invalidConfiguration, "endpoint '\(name)' did not answer with an embedding; vector_search needs an embeddings endpoint")
-            }
-            return vector
-        }
-        return try answer.get()
+        return try TaskFunctions.embedding(
+            of: query, plan: plan, state: state, control: CallControl(isCancelled: { interrupt.isInterrupted() }),
+            otherwise: AIQueryError(.invalidConfiguration, "endpoint '\(name)' did not answer with an embedding; vector_search needs an embeddings endpoint"))
     }
 }
 
@@ -176,6 +169,3 @@ struct TableLayout {
         return TableLayout(table: table, column: column, otherColumns: others, isVec0: isVec0)
     }
 }
-
-/// An SQL identifier, quoted.
-private func quoted(_ name: String) -> String { "\"" + name.replacingAll("\"", with: "\"\"") + "\"" }

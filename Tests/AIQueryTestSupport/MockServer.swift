@@ -22,15 +22,8 @@ public final class MockServer: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        // The first line is "PORT <n>"; read byte by byte so nothing after it is consumed.
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while true {
-            let byte = handle.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        // The first line is "PORT <n>".
+        let text = firstLine(of: output.fileHandleForReading)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             process.terminate()
             throw HarnessError("mock server did not start: '\(text)'")
@@ -49,6 +42,18 @@ public final class MockServer: @unchecked Sendable {
         let data = try httpGet(port: port, path: "/_requests")
         return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
     }
+}
+
+/// The first line a started process writes, without its newline: read byte by byte, so nothing after it is
+/// consumed; empty if the process ends first.
+public func firstLine(of handle: FileHandle) -> String {
+    var line = Data()
+    while true {
+        let byte = handle.readData(ofLength: 1)
+        if byte.isEmpty || byte == Data([0x0A]) { break }
+        line.append(byte)
+    }
+    return String(decoding: line, as: UTF8.self)
 }
 
 /// Runs a command (the first argument, looked up on PATH) to its end: its exit status and standard output.

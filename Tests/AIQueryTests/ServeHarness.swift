@@ -31,14 +31,7 @@ final class ServeProcess: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while true {
-            let byte = handle.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        baseURL = String(decoding: line, as: UTF8.self)
+        baseURL = firstLine(of: output.fileHandleForReading)
         guard baseURL.hasPrefix("http://") else {
             kill(process.processIdentifier, SIGKILL)
             throw HarnessError("aiquery serve did not start: '\(baseURL)'; stderr: \((try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "")")

@@ -47,6 +47,4 @@ final class QueuedAnswers: Sendable {
             for (key, entry) in batch where state.entries[key]?.serial == entry.serial { state.entries[key] = nil }
         }
     }
-
-    var isEmpty: Bool { state.withLock { $0.entries.isEmpty } }
 }

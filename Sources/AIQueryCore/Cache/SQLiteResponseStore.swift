@@ -205,10 +205,16 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     }
 
     public func store(key: [UInt8], endpoint: String, response: ModelResponse) throws(AIQueryError) {
-        let (kind, bytes) = CachedAnswer.encode(response.output)
+        try write([(key, endpoint, response)])
+    }
+
+    /// Answers in one write transaction; then the reader's snapshot is stale, and a checkpoint may be due.
+    private func write(_ answers: [(key: [UInt8], endpoint: String, response: ModelResponse)]) throws(AIQueryError) {
         try writer.withLock { () throws(AIQueryError) in
-            try writer.transaction { () throws(AIQueryError) in try upsert(key: key, endpoint: endpoint, kind: kind, bytes: bytes, response: response) }
-            checkpointIfDue(written: 1)
+            try writer.transaction { () throws(AIQueryError) in
+                for answer in answers { try upsert(key: answer.key, endpoint: answer.endpoint, response: answer.response) }
+            }
+            checkpointIfDue(written: answers.count)
         }
         snapshotStale.store(true, ordering: .releasing)
     }
@@ -230,16 +236,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         guard !batch.isEmpty else { return }
         defer { queued.written(batch) }
         do {
-            try writer.withLock { () throws(AIQueryError) in
-                try writer.transaction { () throws(AIQueryError) in
-                    for (key, entry) in batch {
-                        let (kind, bytes) = CachedAnswer.encode(entry.response.output)
-                        try upsert(key: key, endpoint: entry.endpoint, kind: kind, bytes: bytes, response: entry.response)
-                    }
-                }
-                checkpointIfDue(written: batch.count)
-            }
-            snapshotStale.store(true, ordering: .releasing)
+            try write(batch.map { ($0.key, $0.value.endpoint, $0.value.response) })
         } catch {
             System.warnOnce("cache-write", "aiquery: storing answers in the cache failed, going on without them: \(error.message)")
         }
@@ -260,7 +257,8 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     }
 
     /// Called under the writer's lock, inside a write transaction.
-    private func upsert(key: [UInt8], endpoint: String, kind: Int64, bytes: [UInt8], response: ModelResponse) throws(AIQueryError) {
+    private func upsert(key: [UInt8], endpoint: String, response: ModelResponse) throws(AIQueryError) {
+        let (kind, bytes) = CachedAnswer.encode(response.output)
         let statement = upsertStatement
         defer { _ = api.reset(statement) }
         writer.bind(key, to: statement)

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The pipeline from async code (a NIO server): the blocking work runs on worker threads, so the cooperative pool
 /// never waits on the network, and cancelling the task interrupts the calls' waits. A fresh answer is queued for
 /// the cache (``ResponseStore/storeLater(key:endpoint:response:)``) rather than written before the caller has it:

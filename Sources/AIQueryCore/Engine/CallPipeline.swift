@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The life of every call, whichever front door it came in by: the statement's memo and the cache (identical
 /// requests of a statement are asked once; a window also joins those in flight), budgets, rate limits, retries,
 /// transport, parsing, usage accounting and shaping the answer.

@@ -6,17 +6,19 @@ import Synchronization
 ///   OpenAI-compatible server, which `scripts/local-llm start` installs and starts.
 public enum LocalModels {
     public static let miniLMModel = "all-MiniLM-L6-v2"
+    /// The `source` of the built-in endpoints, as ai_endpoints lists it.
+    public static let source = "built-in"
 
     /// Read once per process (the environment decides local-gemma's URL): resolving a name runs on every row.
     public static let builtIn: [Endpoint] = {
         var minilm = Endpoint(
-            name: "local-minilm", task: .embeddings, provider: .local, model: miniLMModel, url: "", apiKey: .none, source: "built-in")
+            name: "local-minilm", task: .embeddings, provider: .local, model: miniLMModel, url: "", apiKey: .none, source: source)
         minilm.settings[.batchSize] = .count(32)
         minilm.settings[.concurrency] = .count(1)
         let port = System.environment("AIQUERY_LOCAL_LLM_PORT") ?? "8765"
         let url = System.environment("AIQUERY_LOCAL_LLM_URL") ?? "http://127.0.0.1:\(port)/v1"
         var gemma = Endpoint(
-            name: "local-gemma", task: .completions, provider: .openai, model: "local-gemma", url: url, apiKey: .none, source: "built-in")
+            name: "local-gemma", task: .completions, provider: .openai, model: "local-gemma", url: url, apiKey: .none, source: source)
         gemma.startHint = "start the local model server with scripts/local-llm start (from the aiquery checkout)"
         // llama.cpp's server answers one request at a time; more in flight would only queue there.
         gemma.settings[.concurrency] = .count(1)

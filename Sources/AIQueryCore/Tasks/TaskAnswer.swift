@@ -3,7 +3,6 @@ public enum TaskAnswer: Sendable, Equatable {
     case null
     case text(String)
     case json(JSONValue)
-    case real(Double)
 }
 
 extension TaskCall {
@@ -114,7 +113,8 @@ extension TaskCall {
     /// content, longest first — and, for the kinds a pattern finds reliably, those too: the text itself never
     /// comes from the model, so it cannot be rewritten or lost.
     public func masked(_ modelAnswer: String) -> String {
-        var entities = (TaskText.json(in: modelAnswer)?["entities"]?.arrayValue ?? TaskText.json(in: modelAnswer)?.arrayValue ?? [])
+        let listed = TaskText.json(in: modelAnswer)
+        var entities = (listed?["entities"]?.arrayValue ?? listed?.arrayValue ?? [])
             .compactMap { $0.stringValue?.trimmed() }
             .filter { $0.unicodeScalars.count >= 2 && content.contains($0) }
         entities += TaskPatterns.matches(in: content, kinds: labels?.names ?? [])

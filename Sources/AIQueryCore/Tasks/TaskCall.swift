@@ -43,18 +43,29 @@ public struct TaskCall: Sendable {
         case .mask:
             call.labels = try TaskLabels.parse(arguments[1], minimum: 1, noun: "labels (the entity types to mask)")
         }
-        let texts = function == .similarity ? arguments.prefix(2) : arguments.prefix(1)
-        var values: [String] = []
-        for (index, argument) in texts.enumerated() {
-            switch argument {
-            case .null: return nil
-            case .blob: throw AIQueryError("the \(index == 0 ? "first" : "second") argument must be text, got a BLOB")
-            default: values.append(argument.text ?? "")
-            }
+        guard var made = try call.with(text: arguments[0]) else { return nil }
+        if function == .similarity {
+            guard let other = try text(of: arguments[1], position: "second") else { return nil }
+            made.other = other
         }
-        call.content = values[0]
-        call.other = values.count > 1 ? values[1] : nil
+        return made
+    }
+
+    /// This call for another text (a row of ai_task_rows: the other arguments are checked once, not per row);
+    /// nil for NULL.
+    public func with(text argument: SQLArgument) throws(AIQueryError) -> TaskCall? {
+        guard let text = try Self.text(of: argument, position: "first") else { return nil }
+        var call = self
+        call.content = text
         return call
+    }
+
+    private static func text(of argument: SQLArgument, position: String) throws(AIQueryError) -> String? {
+        switch argument {
+        case .null: return nil
+        case .blob: throw AIQueryError("the \(position) argument must be text, got a BLOB")
+        default: return argument.text ?? ""
+        }
     }
 
     private static func maxWords(_ argument: SQLArgument) throws(AIQueryError) -> Int {

@@ -8,7 +8,7 @@ public enum TaskStyle: Sendable, Equatable {
 
     public static func of(_ endpoint: Endpoint, task: EndpointTask) -> TaskStyle {
         switch task {
-        case .completions: return .completions(grammar: endpoint.source == "built-in")
+        case .completions: return .completions(grammar: endpoint.source == LocalModels.source)
         default: return .chat
         }
     }
@@ -52,6 +52,11 @@ extension TaskCall {
 
     private var extraInstructions: String { instructions.map { "\n\nContext: \($0)" } ?? "" }
 
+    /// `- label` lines, with `: description` where the labels have them.
+    private var labelList: String {
+        (labels?.names ?? []).map { name in labels?.descriptions[name].map { "- \(name): \($0)" } ?? "- \(name)" }.joined(separator: "\n")
+    }
+
     private var systemPrompt: String {
         switch function {
         case .gen, .similarity: return ""
@@ -64,10 +69,8 @@ extension TaskCall {
         case .analyzeSentiment:
             return "Classify the sentiment of the user's text as positive, negative, neutral or mixed (both positive and negative)."
         case .classify:
-            let names = labels?.names ?? []
-            let described = names.map { name in labels?.descriptions[name].map { "- \(name): \($0)" } ?? "- \(name)" }.joined(separator: "\n")
             let how = multilabel ? "every category that applies" : "the one category that fits best"
-            return "Classify the user's text. Choose \(how) from:\n\(described)\(extraInstructions)"
+            return "Classify the user's text. Choose \(how) from:\n\(labelList)\(extraInstructions)"
         case .extract:
             let names = labels?.names.joined(separator: ", ") ?? ""
             return "Extract these fields from the user's text: \(names). Copy values as they appear; use null for a field the text does not state.\(extraInstructions)"
@@ -160,8 +163,7 @@ extension TaskCall {
             grammar = TaskGrammar.oneOf(TaskFunction.sentiments)
         case .classify:
             let names = labels?.names ?? []
-            let described = names.map { name in labels?.descriptions[name].map { "- \(name): \($0)" } ?? "- \(name)" }.joined(separator: "\n")
-            prompt = "Categories:\n\(described)\(extraInstructions)\n\nText: \(text)\n\(multilabel ? "Categories that apply" : "Category"):"
+            prompt = "Categories:\n\(labelList)\(extraInstructions)\n\nText: \(text)\n\(multilabel ? "Categories that apply" : "Category"):"
             grammar = TaskGrammar.oneOf(names, multiple: multilabel)
         case .extract:
             let names = labels?.names ?? []
