@@ -5,6 +5,9 @@
 #     (target >= 2,500 rps, 0 errors)
 #   a cache hit end to end at concurrency 1, p50 (target <= 0.2 ms)
 #   the server's RSS idle and its peak under load (targets <= 64 MB, <= 256 MB)
+#   with the zero-delay upstream, the same added latency when the machine idles 20 ms before each request (as it
+#   does behind a 20 ms upstream): caches and cores go cold, and even the do-nothing upstream answers slower. It
+#   shows what part of the 20 ms run's added latency is the idle machine rather than the gateway's work.
 # SECONDS_EACH=10 per wrk run. The upstream is serve-bench-upstream (Hummingbird), so it is not the bottleneck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,8 +32,8 @@ start() {
     for _ in $(seq 200); do [[ -s $work/first-line ]] && break; sleep 0.05; done
     first=$(head -1 "$work/first-line")
 }
-bench() {  # bench CONNECTIONS MODE KIND URL
-    wrk -t "$(( $1 < 2 ? 1 : 2 ))" -c "$1" -d "${seconds}s" -s benchmarks/lib/serve.lua "$4" -- "$2" "$3" | tail -1
+bench() {  # bench CONNECTIONS MODE KIND URL [PAUSE_MS]
+    wrk -t "$(( $1 < 2 ? 1 : 2 ))" -c "$1" -d "${seconds}s" -s benchmarks/lib/serve.lua "$4" -- "$2" "$3" "${5:-0}" | tail -1
 }
 field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 rss_mb() { awk -v key="$2" '$1 == key {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
@@ -57,16 +60,28 @@ YAML
     bench 1 fixed gateway "$url/serving-endpoints/bench/invocations" >/dev/null  # warms the one cached answer
     hit=$(bench 1 fixed gateway "$url/serving-endpoints/bench/invocations")
     peak=$(rss_mb "$server" VmHWM:)
-    python3 - "$latency" "$direct" "$gateway" "$loaded" "$hit" "$idle" "$peak" <<'PY'
+    paused_direct='{}' paused_gateway='{}'
+    if [[ $latency == 0 ]]; then
+        paused_direct=$(bench 1 unique direct "http://127.0.0.1:$upstream_port/v1/chat/completions" 20)
+        paused_gateway=$(bench 1 unique gateway "$url/serving-endpoints/bench/invocations" 20)
+    fi
+    python3 - "$latency" "$direct" "$gateway" "$loaded" "$hit" "$idle" "$peak" "$paused_direct" "$paused_gateway" <<'PY'
 import json, sys
 latency, direct, gateway, loaded, hit = sys.argv[1], *(json.loads(a) for a in sys.argv[2:6])
 idle, peak = float(sys.argv[6]), float(sys.argv[7])
+paused_direct, paused_gateway = json.loads(sys.argv[8]), json.loads(sys.argv[9])
 added50 = (gateway["p50_us"] - direct["p50_us"]) / 1000
 added99 = (gateway["p99_us"] - direct["p99_us"]) / 1000
 print(f"upstream {latency} ms: added latency at c1 p50 {added50:.3f} ms (target <= 0.3), p99 {added99:.3f} ms (target <= 1) "
       f"[gateway {gateway['p50_us']/1000:.3f}/{gateway['p99_us']/1000:.3f} ms, upstream {direct['p50_us']/1000:.3f}/{direct['p99_us']/1000:.3f} ms]; "
       f"c64 {loaded['rps']:.0f} rps (target >= 2500) p99 {loaded['p99_us']/1000:.2f} ms, {loaded['errors']} errors; "
       f"cache hit p50 {hit['p50_us']/1000:.3f} ms (target <= 0.2); RSS idle {idle:.1f} MB (<= 64), peak {peak:.1f} MB (<= 256)")
+if paused_direct:
+    hot = (gateway["p50_us"] - direct["p50_us"]) / 1000
+    cold = (paused_gateway["p50_us"] - paused_direct["p50_us"]) / 1000
+    print(f"  idle 20 ms before each request: the do-nothing upstream answers in {paused_direct['p50_us']/1000:.3f} ms p50 "
+          f"({paused_direct['p50_us'] / max(1, direct['p50_us']):.1f}x its {direct['p50_us']/1000:.3f} ms without pauses); "
+          f"added by the gateway {cold:.3f} ms ({cold / hot if hot > 0 else float('nan'):.1f}x the {hot:.3f} ms without pauses)")
 PY
     kill "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true

@@ -10,11 +10,13 @@ final class ServerState: Sendable {
     let tokens: AccessTokens
     let metrics = ServerMetrics()
     let redactor: Redactor
-    let pipeline = CallPipeline.shared
+    let pipeline: CallPipeline
     let maxBodyBytes: Int
 
-    init(options: ServeOptions, store: SQLiteResponseStore?) {
+    /// - Parameter pipeline: the server's, whose async face sends over the server's event-loop client.
+    init(options: ServeOptions, store: SQLiteResponseStore?, pipeline: CallPipeline) {
         self.store = store
+        self.pipeline = pipeline
         tokens = AccessTokens(options: options)
         redactor = Redactor(secrets: tokens.secrets)
         maxBodyBytes = options.maxBodyBytes

@@ -137,11 +137,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.record["usage"] = body["usage"]
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
+        chunked = getattr(self, "chunked", False)
+        self.send_header(*(("Transfer-Encoding", "chunked") if chunked else ("Content-Length", str(len(data)))))
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if chunked:  # [[chunked]]: the body in two chunks, as streaming proxies send it
+            half = len(data) // 2
+            for part in (data[:half], data[half:], b""):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        else:
+            self.wfile.write(data)
 
     def error(self, flavor, status, message, code=None):
         """Error body in the wire format of the route family."""
@@ -167,6 +173,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(status, body, headers=headers)
 
     def dispatch(self):
+        self.chunked = False
         try:
             raw = self.read_body()
         except ValueError:  # bad Content-Length / chunk size: the stream is unusable
@@ -189,7 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             parsed = None
         self.record = {
-            "method": method, "path": self.path, "t": time.monotonic(),
+            "method": method, "path": self.path, "t": time.monotonic(), "peer_port": self.client_address[1],
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "body": parsed if parsed is not None else text}
         with STATE.lock:
@@ -445,6 +452,10 @@ class Handler(BaseHTTPRequestHandler):
         m = re.search(r"\[\[sleep:([0-9]*\.?[0-9]+)\]\]", prompt)
         if m:
             time.sleep(float(m.group(1)))  # then carry on: other markers still apply
+        # [[then_close]]: answer as usual, then close the connection without saying so (as a server closing an
+        # idle keep-alive connection does); [[chunked]]: the answer in chunked transfer encoding.
+        self.close_connection = self.close_connection or "[[then_close]]" in prompt
+        self.chunked = "[[chunked]]" in prompt
         if "[[drop]]" in prompt:
             self.close_connection = True  # no bytes at all; the server closes the socket
             return True

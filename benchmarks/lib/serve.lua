@@ -1,6 +1,7 @@
 -- wrk script for benchmarks/serve.sh: POSTs chat requests. args: mode (unique | fixed), path kind (gateway |
--- direct). Unique mode sends a new prompt every time (each a cache miss, asked upstream); fixed mode the same
--- one (a cache hit once warm). Prints one JSON line of results when done.
+-- direct), and optionally a pause in milliseconds before each request (an idle machine between requests).
+-- Unique mode sends a new prompt every time (each a cache miss, asked upstream); fixed mode the same one (a cache
+-- hit once warm). Prints one JSON line of results when done.
 local threads = {}
 function setup(thread)
     thread:set("tid", #threads + 1)
@@ -8,9 +9,13 @@ function setup(thread)
 end
 
 function init(args)
-    mode, kind, n = args[1] or "unique", args[2] or "gateway", 0
+    mode, kind, n, pause = args[1] or "unique", args[2] or "gateway", 0, tonumber(args[3] or "0")
     headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "") }
     model = kind == "direct" and '"model":"bench",' or ""
+end
+
+function delay()
+    return pause
 end
 
 function request()

@@ -19,13 +19,13 @@ final class QueuedAnswers: Sendable {
 
     private let state = Mutex(State())
 
-    /// Adds an answer; true when no flush is scheduled yet (the caller schedules one).
-    func add(key: [UInt8], endpoint: String, response: ModelResponse) -> Bool {
+    /// Adds an answer. `first`: no flush is scheduled yet (the caller schedules one); `count`: answers queued.
+    func add(key: [UInt8], endpoint: String, response: ModelResponse) -> (first: Bool, count: Int) {
         state.withLock { state in
             state.serial += 1
             state.entries[key] = Entry(endpoint: endpoint, response: response, serial: state.serial)
             defer { state.flushScheduled = true }
-            return !state.flushScheduled
+            return (!state.flushScheduled, state.entries.count)
         }
     }
 

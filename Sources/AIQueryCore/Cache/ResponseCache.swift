@@ -19,8 +19,13 @@ public protocol ResponseStore: AnyObject, Sendable {
     /// when asked for: a SQL cache hit needs the output alone.
     func lookup(key: [UInt8], maxAge: Double?, withDetails: Bool) throws(AIQueryError) -> ModelResponse?
     func store(key: [UInt8], endpoint: String, response: ModelResponse) throws(AIQueryError)
-    /// Stores an answer without making the caller wait; lookups see it at once. Failures only warn.
-    func storeLater(key: [UInt8], endpoint: String, response: ModelResponse)
+    /// Stores an answer without making the caller wait; lookups see it at once. Failures only warn. True when the
+    /// answers waiting to be written are more than the store keeps queued: the caller should then run
+    /// `finishQueuedWrites()` off its own thread before it queues more.
+    @discardableResult
+    func storeLater(key: [UInt8], endpoint: String, response: ModelResponse) -> Bool
+    /// Writes every queued answer now, on the caller's thread.
+    func finishQueuedWrites()
 }
 
 public enum CacheKey {

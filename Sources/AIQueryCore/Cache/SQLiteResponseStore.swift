@@ -56,15 +56,19 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     private var closerPending = false
     private static let readBurst = 0.1
     private let closer = DispatchQueue(label: "aiquery.cache.read-closer")
-    /// Answers written since the last checkpoint of ours (under the writer's lock).
-    private var writtenSinceCheckpoint = 0
-    private static let answersPerCheckpoint = 200
+    /// Answers written since the WAL's size was last looked at (under the writer's lock): a checkpoint is due
+    /// once the WAL is over `walBytesPerCheckpoint`, looked at every `answersPerWALCheck` answers (a `stat`).
+    private var writtenSinceWALCheck = 0
+    private static let answersPerWALCheck = 64
+    private static let walBytesPerCheckpoint = 4 << 20
     /// How long a queued answer waits for others to share its write transaction. A transaction per answer was a
     /// sixth of a miss's cost at one request at a time (it competes for the same two cores); a few milliseconds
     /// make it one per several answers, and lookups see queued answers meanwhile.
-    private static let writeBehindWindow = DispatchTimeInterval.milliseconds(5)
+    private static let writeBehindWindow = 0.005
+    /// Answers queued beyond this are written by the caller's worker before it queues more (``storeLater``).
+    static let maxQueued = 4096
     private let queued = QueuedAnswers()
-    private let queuedWriter = DispatchQueue(label: "aiquery.cache.write-behind")
+    private let writerThread = BackgroundWriter(window: SQLiteResponseStore.writeBehindWindow)
 
     init(path: String, api: SQLiteAPI) throws(AIQueryError) {
         self.path = path
@@ -80,6 +84,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         upsertDetailsStatement = try writer.prepare(
             "INSERT OR REPLACE INTO answer_details(key, input_tokens, output_tokens, finish_reason, body) VALUES (?1, ?2, ?3, ?4, ?5)")
         deleteDetailsStatement = try writer.prepare("DELETE FROM answer_details WHERE key = ?1")
+        writerThread.setFlush { [weak self] in self?.writeQueued() }
     }
 
     /// `answers` holds what a SQL hit needs, in rows as small as can be (more of them per page: a warm statement
@@ -88,7 +93,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     private static let schema = """
         PRAGMA journal_mode=WAL;
         PRAGMA synchronous=NORMAL;
-        PRAGMA journal_size_limit=8388608;
+        PRAGMA journal_size_limit=1048576;
         BEGIN IMMEDIATE;
         CREATE TABLE IF NOT EXISTS answers(
             key BLOB PRIMARY KEY, endpoint TEXT NOT NULL, kind INTEGER NOT NULL, value BLOB NOT NULL, created REAL NOT NULL
@@ -108,7 +113,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         let giveUp = System.monotonicSeconds() + 12
         while true {
             if isReady(connection) {
-                try connection.execute("PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=8388608")
+                try connection.execute("PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=1048576")
                 return
             }
             let rc = connection.api.exec(connection.db, schema)
@@ -219,16 +224,20 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         snapshotStale.store(true, ordering: .releasing)
     }
 
-    /// Stores an answer soon, on a thread of the store's, together with whatever else is queued by then; lookups
-    /// see it meanwhile. For a server, which has answered already and must not make the next request wait.
-    public func storeLater(key: [UInt8], endpoint: String, response: ModelResponse) {
-        guard queued.add(key: key, endpoint: endpoint, response: response) else { return }
-        queuedWriter.asyncAfter(deadline: .now() + Self.writeBehindWindow) { [self] in writeQueued() }
+    /// Stores an answer soon, on the store's writer thread, together with whatever else is queued by
+    /// then; lookups see it meanwhile. For a server, which has answered already and must not make the next request
+    /// wait. True when the queue is over ``maxQueued`` (the writer lags: the machine is saturated).
+    @discardableResult
+    public func storeLater(key: [UInt8], endpoint: String, response: ModelResponse) -> Bool {
+        let (first, count) = queued.add(key: key, endpoint: endpoint, response: response)
+        if first { writerThread.request() }
+        return count > Self.maxQueued
     }
 
-    /// Waits until every answer queued so far is in the file (or given up on): before a server exits.
+    /// Waits until every answer queued so far is in the file (or given up on): before a server exits, or when
+    /// the queue is too long.
     public func finishQueuedWrites() {
-        queuedWriter.sync { writeQueued() }
+        writerThread.finish()
     }
 
     private func writeQueued() {
@@ -244,14 +253,17 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
 
     /// SQLite's own checkpoint, run as a commit ends, can copy back only what every reader's snapshot holds; our
     /// reader starts a new snapshot after each write, so it is always one commit behind, the WAL is never fully
-    /// copied back and never restarts: it grew by 10 MB a second under a server's load. So every 200 answers
-    /// (about 3 MB of WAL) the reader's snapshot is ended first and the checkpoint copies everything; the next
-    /// write restarts the WAL from its beginning, and `journal_size_limit` gives back the space. Called under the
-    /// writer's lock; a failure (another process reading) waits for the next turn.
+    /// copied back and never restarts: it grew by 10 MB a second under a server's load. So once the WAL is over
+    /// 4 MB the reader's snapshot is ended first and the checkpoint copies everything; the next write restarts the
+    /// WAL from its beginning, and `journal_size_limit` (1 MB) gives back the rest. By size, not by a count of
+    /// answers: batched answers share pages, and a count that suited one answer a commit (200, about 3 MB) made a
+    /// server checkpoint five times as often as it needed to, a CPU burst each time. Called under the writer's
+    /// lock; a failure (another process reading) waits for the next turn.
     private func checkpointIfDue(written: Int) {
-        writtenSinceCheckpoint += written
-        guard writtenSinceCheckpoint >= Self.answersPerCheckpoint else { return }
-        writtenSinceCheckpoint = 0
+        writtenSinceWALCheck += written
+        guard writtenSinceWALCheck >= Self.answersPerWALCheck else { return }
+        writtenSinceWALCheck = 0
+        guard let walBytes = System.fileStamp(path + "-wal")?[2], walBytes >= Self.walBytesPerCheckpoint else { return }
         try? reader.withLock { () throws(AIQueryError) in endRead() }
         _ = api.exec(writer.db, "PRAGMA wal_checkpoint(PASSIVE)")
     }

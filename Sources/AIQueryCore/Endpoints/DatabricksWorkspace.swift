@@ -132,6 +132,14 @@ public final class DatabricksAuthenticator: Sendable {
         }
     }
 
+    /// Whether ``token(for:transport:isCancelled:)`` would answer without fetching one.
+    public func hasFreshToken(for workspace: DatabricksWorkspace) -> Bool {
+        guard case .oauth(let clientID, _) = workspace.credential else { return true }
+        let cacheKey = workspace.host + "\u{0}" + clientID
+        let now = System.monotonicSeconds()
+        return tokens.withLock { $0[cacheKey] }.map { $0.expires - 40 > now } ?? false
+    }
+
     private func fetchToken(
         workspace: DatabricksWorkspace, clientID: String, clientSecret: String, transport: HTTPTransport,
         isCancelled: (@Sendable () -> Bool)?

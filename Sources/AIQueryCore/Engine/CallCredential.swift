@@ -45,6 +45,13 @@ struct CallCredential: Sendable {
         }
     }
 
+    /// Whether ``secret(transport:isCancelled:)`` answers without a network call (a key, a personal access token,
+    /// an OAuth token still fresh).
+    var isAtHand: Bool {
+        guard case .workspace(let workspace) = source else { return true }
+        return DatabricksAuthenticator.shared.hasFreshToken(for: workspace)
+    }
+
     /// Everything of this credential that must not appear in text, with the secret sent on this attempt.
     func redactor(sending secret: String?) -> Redactor {
         Redactor(secrets: otherSecrets + [secret].compactMap { $0 })

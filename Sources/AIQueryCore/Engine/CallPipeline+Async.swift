@@ -4,20 +4,26 @@
 /// a write transaction, and now and then a checkpoint, would otherwise be in every miss's latency.
 extension CallPipeline {
     /// One call. An answer from the statement or the cache comes back at once (a local read, no network: not worth
-    /// a thread hop); only a call that must ask the endpoint goes to a worker thread.
+    /// a thread hop); a call that must ask the endpoint goes over ``asyncTransport`` when it can carry it, without
+    /// leaving the caller's thread, else to a worker thread.
     public func answer<Value: Sendable>(
         _ call: PreparedCall, plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
     ) async -> Result<Value, AIQueryError> {
         if let (found, source) = lookup(call, plan: plan) { return complete(call, with: found, from: source, plan: plan, shape: shape) }
+        if let transport = asyncTransport(for: plan) {
+            let result = await fetchOne(call, plan: plan, over: transport)
+            if case .success(let response) = result, remember(response, for: call, plan: plan, later: true) { await drainQueuedAnswers(plan) }
+            return complete(call, with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
+        }
         return await onWorker { control in
             let result = self.fetch([call], plan: plan, control: control)[0]
-            if case .success(let response) = result { self.remember(response, for: call, plan: plan, later: true) }
+            if case .success(let response) = result, self.remember(response, for: call, plan: plan, later: true) { plan.store?.finishQueuedWrites() }
             return self.complete(call, with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
         }
     }
 
     /// Several calls of one request (an embeddings request with a list of inputs): each answered from the cache
-    /// when it can be, the rest fetched together, in batches where the provider takes them.
+    /// when it can be, the rest fetched together on a worker thread, in batches where the provider takes them.
     public func answer<Value: Sendable>(
         _ calls: [PreparedCall], plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
     ) async -> [Result<Value, AIQueryError>] {
@@ -43,10 +49,19 @@ extension CallPipeline {
             return calls.indices.map { index in
                 if let (result, source) = found[index] { return self.complete(calls[index], with: result, from: source, plan: plan, shape: shape) }
                 let result = fetched[index]!
-                if case .success(let response) = result { self.remember(response, for: calls[index], plan: plan, later: true) }
+                if case .success(let response) = result, self.remember(response, for: calls[index], plan: plan, later: true) {
+                    plan.store?.finishQueuedWrites()
+                }
                 return self.complete(calls[index], with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
             }
         }
+    }
+
+    /// The store's writer lags (the machine is saturated): this caller writes the queue, on a worker thread at
+    /// normal priority, before it answers. That bounds the queue and slows callers to what the disk keeps up with.
+    func drainQueuedAnswers(_ plan: CallPlan) async {
+        guard let store = plan.store else { return }
+        await onWorker { _ in store.finishQueuedWrites() }
     }
 
     /// Runs blocking work (a task lookup, a fetch) on a worker thread and resumes with its result; the control it

@@ -22,7 +22,11 @@ extension CallPipeline {
 
     func fetchOne(_ call: PreparedCall, plan: CallPlan, control: CallControl) throws(AIQueryError) -> ModelResponse {
         let task = try plan.task(control: control)
-        let exchange = try send(call.body, plan: plan, control: control)
+        return try response(from: try send(call.body, plan: plan, control: control), plan: plan, task: task)
+    }
+
+    /// The answer in an exchange, with nothing of the attempt's secrets in it.
+    func response(from exchange: Exchange, plan: CallPlan, task: EndpointTask) throws(AIQueryError) -> ModelResponse {
         var response: ModelResponse
         do {
             response = try plan.provider.response(from: try exchange.json(plan: plan), endpoint: plan.endpoint, task: task)

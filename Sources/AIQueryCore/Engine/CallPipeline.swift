@@ -8,8 +8,13 @@
 /// ``complete(_:with:from:plan:shape:)`` run where the caller runs; ``fetch(_:plan:control:)`` on any thread.
 public final class CallPipeline: Sendable {
     public static let shared = CallPipeline()
+    /// A client that sends without blocking a thread (a server's event loop), for the async face; nil: every call
+    /// that must ask an endpoint goes to a worker thread.
+    public let asyncTransport: (any AsyncHTTPTransport)?
 
-    public init() {}
+    public init(asyncTransport: (any AsyncHTTPTransport)? = nil) {
+        self.asyncTransport = asyncTransport
+    }
 
     /// One call, blocking the calling thread (never a Swift concurrency thread: it may wait on the network).
     /// Inlinable, like the phases below, so that a front door's shaping is specialized into its warm path.
@@ -63,10 +68,12 @@ public final class CallPipeline: Sendable {
     }
 
     @usableFromInline
-    /// `later`: queued for the store's writer instead of written now (an async caller, answered first).
-    func remember(_ response: ModelResponse, for call: PreparedCall, plan: CallPlan, later: Bool = false) {
+    /// `later`: queued for the store's writer instead of written now (an async caller, answered first); true when
+    /// that queue is too long and the caller must drain it (``ResponseStore/storeLater(key:endpoint:response:)``).
+    @discardableResult
+    func remember(_ response: ModelResponse, for call: PreparedCall, plan: CallPlan, later: Bool = false) -> Bool {
         plan.memo.remember(response, for: call.key)
-        guard let store = plan.store, plan.cacheMode.writes, !plan.cacheWritesFailed.isSet else { return }
+        guard let store = plan.store, plan.cacheMode.writes, !plan.cacheWritesFailed.isSet else { return false }
         if later { return store.storeLater(key: call.key, endpoint: plan.endpoint.name, response: response) }
         do {
             try store.store(key: call.key, endpoint: plan.endpoint.name, response: response)
@@ -75,5 +82,6 @@ public final class CallPipeline: Sendable {
             plan.cacheWritesFailed.set()
             System.warnOnce("cache-write", "aiquery: storing an answer in the cache failed, going on without it: \(error.message)")
         }
+        return false
     }
 }

@@ -45,4 +45,6 @@ public final class ConditionLock: @unchecked Sendable {
     public func wait() { pthread_cond_wait(condition, mutex) }
 
     public func broadcast() { pthread_cond_broadcast(condition) }
+    /// Wakes one waiter.
+    public func signal() { pthread_cond_signal(condition) }
 }

@@ -19,7 +19,8 @@ public final class WorkerPool: @unchecked Sendable {
     public func submit(_ job: @escaping @Sendable () -> Void) {
         let startThread = lock.withLock {
             jobs.append(job)
-            lock.broadcast()
+            // One job, one thread: waking every idle thread (up to 256) for it would make them all race for it.
+            lock.signal()
             guard jobs.count > idle, threads < maxThreads else { return false }
             threads += 1
             return true

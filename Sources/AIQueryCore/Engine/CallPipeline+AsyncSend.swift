@@ -1,0 +1,69 @@
+/// One request's attempts from async code over a non-blocking transport: the same decisions as the blocking face
+/// (``RequestAttempts``), with waits that suspend the task instead of a thread. Only what has no async form (an
+/// OAuth token to fetch) goes to a worker thread.
+extension CallPipeline {
+    /// The async transport, when it can carry this plan's requests: a remote endpoint whose task is known (the
+    /// server looks a workspace endpoint's task up first) at a URL the transport takes.
+    func asyncTransport(for plan: CallPlan) -> (any AsyncHTTPTransport)? {
+        guard let transport = asyncTransport, plan.provider.inProcess == nil, let task = plan.knownTask,
+            transport.sends(to: plan.provider.url(for: plan.endpoint, task: task))
+        else { return nil }
+        return transport
+    }
+
+    func fetchOne(_ call: PreparedCall, plan: CallPlan, over transport: any AsyncHTTPTransport) async -> Result<ModelResponse, AIQueryError> {
+        let control = CallControl(isCancelled: { Task.isCancelled })
+        do throws(AIQueryError) {
+            let task = try plan.task(control: control)
+            let exchange = try await send(call.body, plan: plan, control: control, over: transport)
+            return .success(try response(from: exchange, plan: plan, task: task))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func send(
+        _ body: JSONValue, plan: CallPlan, control: CallControl, over transport: any AsyncHTTPTransport
+    ) async throws(AIQueryError) -> Exchange {
+        var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control))
+        while true {
+            try attempts.begin(control: control)
+            let secret = try await secret(of: attempts.credential, plan: plan)
+            let permit = try await permit(from: plan.limiter, estimatedTokens: attempts.estimate)
+            let sent = System.monotonicSeconds()
+            let outcome = await transport.send(attempts.request(secret: secret))
+            switch try attempts.settle(outcome, permit: permit, sent: sent, redactor: attempts.credential.redactor(sending: secret)) {
+            case .answer(let exchange): return exchange
+            case .retry(let wait): try await Self.pause(wait)
+            }
+        }
+    }
+
+    private func secret(of credential: CallCredential, plan: CallPlan) async throws(AIQueryError) -> String? {
+        if credential.isAtHand { return try credential.secret(transport: plan.transport, isCancelled: nil) }
+        return try await onWorker { control in
+            Result { () throws(AIQueryError) in try credential.secret(transport: plan.transport, isCancelled: control.isCancelled) }
+        }.get()
+    }
+
+    /// A permit under the endpoint's limits, looking again as the limiter says (at most every 50 ms, so that
+    /// cancellation is noticed).
+    private func permit(from limiter: EndpointLimiter?, estimatedTokens: Int) async throws(AIQueryError) -> LimitPermit? {
+        guard let limiter else { return nil }
+        while true {
+            switch limiter.tryAcquire(estimatedTokens: estimatedTokens) {
+            case .success(let permit): return permit
+            case .failure(let wait): try await Self.pause(min(max(wait.seconds, 0.001), 0.05))
+            }
+        }
+    }
+
+    /// Suspends the task for `seconds`; a cancelled task ends the call.
+    static func pause(_ seconds: Double) async throws(AIQueryError) {
+        do {
+            try await Task.sleep(nanoseconds: UInt64(max(0, min(seconds, 86_400)) * 1e9))
+        } catch {
+            throw CallControl.cancelledError
+        }
+    }
+}

@@ -1,0 +1,107 @@
+/// The attempts of one request as decisions, without the waiting or the I/O: what to send, whether an outcome is
+/// the answer, a retry after some seconds, or the row's error. The blocking face (``CallPipeline/send(_:plan:control:)``)
+/// and the async one (``CallPipeline/send(_:plan:control:over:)``) drive the same decisions, each waiting its own way.
+struct RequestAttempts {
+    let plan: CallPlan
+    let url: String
+    let bytes: [UInt8]
+    /// Tokens the limiter debits for the request before its usage is known.
+    let estimate: Int
+    let credential: CallCredential
+    private let policy: RetryPolicy
+    private let started = System.monotonicSeconds()
+    private(set) var attempt = 0
+
+    enum Next {
+        case answer(CallPipeline.Exchange)
+        case retry(after: Double)
+    }
+
+    init(_ body: JSONValue, plan: CallPlan, task: EndpointTask) throws(AIQueryError) {
+        self.plan = plan
+        credential = try plan.credential()
+        url = plan.provider.url(for: plan.endpoint, task: task)
+        bytes = Array(body.serialized().utf8)
+        policy = plan.settings.retryPolicy
+        estimate = CallPipeline.estimatedTokens(body: body, bodyBytes: bytes.count, task: task)
+        if let limiter = plan.limiter, let budget = limiter.limits.tokensPerWindow, estimate > budget {
+            // It could only ever run alone in an empty window, and would still go over the limit.
+            throw AIQueryError(
+                .tooLarge,
+                "endpoint '\(plan.endpoint.name)': this request needs about \(estimate) tokens (its prompt and max_tokens), more than the endpoint's whole limit of \(budget) tokens per \(plan.endpoint.limit?.renewalPeriod ?? "minute"); raise limit.tokens, lower max_tokens or shorten the request")
+        }
+    }
+
+    /// Counts a new attempt against the statement's budget.
+    mutating func begin(control: CallControl) throws(AIQueryError) {
+        attempt += 1
+        try control.checkCancelled()
+        try plan.tally.beginCall(isRetry: attempt > 1)
+    }
+
+    /// The attempt's request, carrying `secret` in the provider's auth header.
+    func request(secret: String?) -> HTTPRequest {
+        var request = HTTPRequest(url: url, body: bytes, timeout: plan.settings.timeout)
+        request.headers = plan.provider.headers(for: plan.endpoint, secret: secret) + [("Content-Type", "application/json"), ("Accept", "application/json")]
+        return request
+    }
+
+    /// What the attempt sent at `sent` came to. Ends its rate-limit permit and records its usage either way.
+    func settle(
+        _ outcome: Result<HTTPResponse, HTTPError>, permit: LimitPermit?, sent: Double, redactor: Redactor
+    ) throws(AIQueryError) -> Next {
+        let endpoint = plan.endpoint
+        let seconds = System.monotonicSeconds() - sent
+        plan.tally.addUpstreamSeconds(seconds)
+        let response: HTTPResponse
+        switch outcome {
+        case .failure(let error):
+            permit?.finish(actualTokens: nil)
+            UsageLedger.shared.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: nil)
+            if error.kind == .cancelled { throw CallControl.cancelledError }
+            let wait = policy.backoff(attempt: attempt)
+            if RetryPolicy.isRetryable(error), attempt <= policy.maxRetries, fits(wait) { return retry(after: wait) }
+            throw UpstreamError.transport(error, endpoint: endpoint, url: url, attempts: attempt)
+        case .success(let value):
+            response = value
+        }
+        let success = (200..<300).contains(response.status)
+        let json = success ? try? JSONValue.parse(bytes: response.body) : nil
+        let usage = json.flatMap(TokenUsage.init)
+        permit?.finish(actualTokens: usage?.total)
+        UsageLedger.shared.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: usage)
+        if let usage { plan.tally.addTokens(usage) }
+        if success { return .answer(CallPipeline.Exchange(response: response, url: url, parsed: json, usage: usage, redactor: redactor)) }
+        guard RetryPolicy.isRetryable(status: response.status, response: response), attempt <= policy.maxRetries else {
+            throw UpstreamError.status(response, endpoint: endpoint, url: url, attempts: attempt, redactor: redactor)
+        }
+        let retryAfter = RetryPolicy.retryAfter(response)
+        if let retryAfter, retryAfter > policy.maxRetryAfter {
+            throw UpstreamError.status(
+                response, endpoint: endpoint, url: url, attempts: 1, redactor: redactor,
+                note: "; the endpoint asked to wait \(formatSeconds(retryAfter)), more than the \(formatSeconds(policy.maxRetryAfter)) cap")
+        }
+        let wait = retryAfter ?? policy.backoff(attempt: attempt)
+        if response.status == 429, CallPipeline.isEndpointWideLimit(response) {
+            // Databricks' REQUEST_LIMIT_EXCEEDED is about the endpoint, not this request: hold back every row.
+            plan.limiter?.penalize(for: wait)
+        }
+        guard fits(wait) else {
+            throw UpstreamError.status(
+                response, endpoint: endpoint, url: url, attempts: attempt, redactor: redactor,
+                note: "; the deadline of \(formatSeconds(policy.deadline ?? 0)) leaves no time to retry")
+        }
+        return retry(after: wait)
+    }
+
+    /// A wait before the next attempt is the upstream's time, not the gateway's.
+    private func retry(after wait: Double) -> Next {
+        plan.tally.addUpstreamSeconds(wait)
+        return .retry(after: wait)
+    }
+
+    private func fits(_ wait: Double) -> Bool {
+        guard let deadline = policy.deadline else { return true }
+        return System.monotonicSeconds() + wait - started < deadline
+    }
+}
