@@ -16,12 +16,17 @@ final class UpstreamClient: AsyncHTTPTransport {
     let maxBodyBytes: Int
     private let pool = ConnectionPool()
 
+    /// Whether a proxy is set for http (as libcurl reads it: `http_proxy` in lower case, `all_proxy` in either):
+    /// then every request goes to libcurl, which knows proxies and `no_proxy`.
+    private let proxied: Bool
+
     init(loop: any EventLoop, maxBodyBytes: Int = 64 << 20) {
         self.loop = loop
         self.maxBodyBytes = maxBodyBytes
+        proxied = ["http_proxy", "all_proxy", "ALL_PROXY"].contains { !(System.environment($0) ?? "").isEmpty }
     }
 
-    func sends(to url: String) -> Bool { UpstreamTarget(url) != nil }
+    func sends(to url: String) -> Bool { !proxied && UpstreamTarget(url) != nil }
 
     func send(_ request: HTTPRequest) async -> Result<HTTPResponse, HTTPError> {
         guard let target = UpstreamTarget(request.url) else { return .failure(HTTPError(.other, "not a plain http:// URL")) }

@@ -59,6 +59,19 @@ struct ServeUpstreamTests {
         #expect(content(try ask(server, "chat", "in two chunks [[chunked]]")) == "echo: in two chunks [[chunked]]")
     }
 
+    /// With `http_proxy` set, requests go through the proxy (libcurl's), not straight to the upstream.
+    @Test func aProxyInTheEnvironmentIsUsed() throws {
+        var environment = shell.environment
+        environment["http_proxy"] = upstream.baseURL
+        environment["AIQUERY_CONFIG"] = try shell.write(
+            "proxied.yaml",
+            "endpoints:\n  - name: far\n    endpoint_type: llm/v1/chat\n    max_retries: 0\n"
+                + "    model: {provider: openai, name: m, config: {openai_api_base: \"http://upstream.invalid/v1\"}}\n")
+        let server = try ServeProcess(home: shell.home, environment: environment)
+        _ = try ask(server, "far", "through the proxy")
+        #expect(try upstream.requests().compactMap { $0["path"] as? String } == ["http://upstream.invalid/v1/chat/completions"])
+    }
+
     /// The same words as the SQL extension's libcurl gives (ErrorTests, HardeningTests), in Databricks' error shape.
     @Test func failuresReadAsInSQL() throws {
         let server = try ServeProcess(home: shell.home, environment: shell.environment)
