@@ -58,6 +58,11 @@ final class BackgroundWriter: @unchecked Sendable {
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { pointer in
             let writer = Unmanaged<BackgroundWriter>.fromOpaque(pointer!).takeRetainedValue()
+            // A thread starts with its creator's name ("NIO-ELT-1-#1" in a server): say what this one is, for top -H.
+            if let file = fopen("/proc/thread-self/comm", "w") {
+                fputs("aiquery-cache", file)
+                fclose(file)
+            }
             writer.run()
             return nil
         }, box)
