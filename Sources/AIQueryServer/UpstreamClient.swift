@@ -112,7 +112,6 @@ final class UpstreamClient: AsyncHTTPTransport {
 
     /// libcurl's words for the same failures, so a row's error reads the same whichever client sent it.
     static func connectError(_ error: any Error, exchange: UpstreamExchange) -> HTTPError {
-        if let error = error as? HTTPError { return error }
         if case ChannelError.connectTimeout = error {
             return HTTPError(.timeout, "could not connect within \(formatSeconds(exchange.request.connectTimeout))")
         }

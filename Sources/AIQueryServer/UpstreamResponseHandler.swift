@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// The end of an upstream connection's pipeline: collects one response at a time (head, body up to a cap) and
 /// reports it, or why it did not come, to the exchange waiting on it. Runs on the connection's event loop only.
-final class UpstreamResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class UpstreamResponseHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
 
     /// What a request on this connection came to; whether the connection can carry another; whether any byte of

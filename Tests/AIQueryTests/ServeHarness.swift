@@ -2,6 +2,12 @@ import AIQueryTestSupport
 import Foundation
 import Testing
 
+/// One entry of an endpoints YAML file: an OpenAI-compatible endpoint at `base` + "/v1"; `extra` holds more
+/// indented keys (each line ending in a newline).
+func openAIEndpointEntry(_ name: String, task: String = "chat", model: String = "m", base: String, extra: String = "") -> String {
+    "  - name: \(name)\n    endpoint_type: llm/v1/\(task)\n    model: {provider: openai, name: \(model), config: {openai_api_base: \"\(base)/v1\"}}\n\(extra)"
+}
+
 /// `aiquery serve` on port 0, run as a user runs it, in an isolated HOME; stopped on deinit.
 final class ServeProcess: @unchecked Sendable {
     let process = Process()

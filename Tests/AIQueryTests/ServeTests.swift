@@ -15,7 +15,7 @@ struct ServeTests {
         self.upstream = upstream
         var shell = try Shell(cacheInHome: true)
         let entry = { (name: String, task: String, model: String, extra: String) in
-            "  - name: \(name)\n    endpoint_type: llm/v1/\(task)\n    model: {provider: openai, name: \(model), config: {openai_api_base: \"\(upstream.baseURL)/v1\"}}\n\(extra)"
+            openAIEndpointEntry(name, task: task, model: model, base: upstream.baseURL, extra: extra)
         }
         shell.environment["AIQUERY_CONFIG"] = try shell.write(
             "endpoints.yaml",

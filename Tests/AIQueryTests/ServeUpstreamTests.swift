@@ -14,13 +14,11 @@ struct ServeUpstreamTests {
         let upstream = try MockServer()
         self.upstream = upstream
         var shell = try Shell(cacheInHome: true)
-        let entry = { (name: String, base: String, extra: String) in
-            "  - name: \(name)\n    endpoint_type: llm/v1/chat\n    model: {provider: openai, name: m, config: {openai_api_base: \"\(base)/v1\"}}\n\(extra)"
-        }
         shell.environment["AIQUERY_CONFIG"] = try shell.write(
             "endpoints.yaml",
-            "endpoints:\n" + entry("chat", upstream.baseURL, "") + entry("once", upstream.baseURL, "    max_retries: 0\n")
-                + entry("nowhere", "http://127.0.0.1:1", "    max_retries: 0\n"))
+            "endpoints:\n" + openAIEndpointEntry("chat", base: upstream.baseURL)
+                + openAIEndpointEntry("once", base: upstream.baseURL, extra: "    max_retries: 0\n")
+                + openAIEndpointEntry("nowhere", base: "http://127.0.0.1:1", extra: "    max_retries: 0\n"))
         shell.environment["AIQUERY_SERVE_TOKEN"] = Self.token
         self.shell = shell
     }
@@ -65,8 +63,7 @@ struct ServeUpstreamTests {
         environment["http_proxy"] = upstream.baseURL
         environment["AIQUERY_CONFIG"] = try shell.write(
             "proxied.yaml",
-            "endpoints:\n  - name: far\n    endpoint_type: llm/v1/chat\n    max_retries: 0\n"
-                + "    model: {provider: openai, name: m, config: {openai_api_base: \"http://upstream.invalid/v1\"}}\n")
+            "endpoints:\n" + openAIEndpointEntry("far", base: "http://upstream.invalid", extra: "    max_retries: 0\n"))
         let server = try ServeProcess(home: shell.home, environment: environment)
         _ = try ask(server, "far", "through the proxy")
         #expect(try upstream.requests().compactMap { $0["path"] as? String } == ["http://upstream.invalid/v1/chat/completions"])

@@ -122,12 +122,10 @@ public final class DatabricksAuthenticator: Sendable {
         case .token(let token):
             return token
         case .oauth(let clientID, let clientSecret):
-            let cacheKey = workspace.host + "\u{0}" + clientID
-            let now = System.monotonicSeconds()
-            if let cached = tokens.withLock({ $0[cacheKey] }), cached.expires - 40 > now { return cached.value }
+            if let cached = freshToken(workspace.host, clientID) { return cached }
             let fresh = try fetchToken(
                 workspace: workspace, clientID: clientID, clientSecret: clientSecret, transport: transport, isCancelled: isCancelled)
-            tokens.withLock { $0[cacheKey] = fresh }
+            tokens.withLock { $0[Self.cacheKey(workspace.host, clientID)] = fresh }
             return fresh.value
         }
     }
@@ -135,10 +133,16 @@ public final class DatabricksAuthenticator: Sendable {
     /// Whether ``token(for:transport:isCancelled:)`` would answer without fetching one.
     public func hasFreshToken(for workspace: DatabricksWorkspace) -> Bool {
         guard case .oauth(let clientID, _) = workspace.credential else { return true }
-        let cacheKey = workspace.host + "\u{0}" + clientID
-        let now = System.monotonicSeconds()
-        return tokens.withLock { $0[cacheKey] }.map { $0.expires - 40 > now } ?? false
+        return freshToken(workspace.host, clientID) != nil
     }
+
+    /// The OAuth token fetched earlier for this client, unless it expires within 40 s.
+    private func freshToken(_ host: String, _ clientID: String) -> String? {
+        let now = System.monotonicSeconds()
+        return tokens.withLock { $0[Self.cacheKey(host, clientID)] }.flatMap { $0.expires - 40 > now ? $0.value : nil }
+    }
+
+    private static func cacheKey(_ host: String, _ clientID: String) -> String { host + "\u{0}" + clientID }
 
     private func fetchToken(
         workspace: DatabricksWorkspace, clientID: String, clientSecret: String, transport: HTTPTransport,

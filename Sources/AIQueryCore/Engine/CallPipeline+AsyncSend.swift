@@ -29,10 +29,15 @@ extension CallPipeline {
         while true {
             try attempts.begin(control: control)
             let secret = try await secret(of: attempts.credential, plan: plan)
-            let permit = try await permit(from: plan.limiter, estimatedTokens: attempts.estimate)
+            let permit: LimitPermit?
+            do {
+                permit = try await plan.limiter?.acquire(estimatedTokens: attempts.estimate)
+            } catch {
+                throw CallControl.cancelledError
+            }
             let sent = System.monotonicSeconds()
             let outcome = await transport.send(attempts.request(secret: secret))
-            switch try attempts.settle(outcome, permit: permit, sent: sent, redactor: attempts.credential.redactor(sending: secret)) {
+            switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
             case .answer(let exchange): return exchange
             case .retry(let wait): try await Self.pause(wait)
             }
@@ -44,18 +49,6 @@ extension CallPipeline {
         return try await onWorker { control in
             Result { () throws(AIQueryError) in try credential.secret(transport: plan.transport, isCancelled: control.isCancelled) }
         }.get()
-    }
-
-    /// A permit under the endpoint's limits, looking again as the limiter says (at most every 50 ms, so that
-    /// cancellation is noticed).
-    private func permit(from limiter: EndpointLimiter?, estimatedTokens: Int) async throws(AIQueryError) -> LimitPermit? {
-        guard let limiter else { return nil }
-        while true {
-            switch limiter.tryAcquire(estimatedTokens: estimatedTokens) {
-            case .success(let permit): return permit
-            case .failure(let wait): try await Self.pause(min(max(wait.seconds, 0.001), 0.05))
-            }
-        }
     }
 
     /// Suspends the task for `seconds`; a cancelled task ends the call.

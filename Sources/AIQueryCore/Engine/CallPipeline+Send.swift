@@ -34,7 +34,7 @@ extension CallPipeline {
             }
             let sent = System.monotonicSeconds()
             let outcome = Result { () throws(HTTPError) in try plan.transport.send(attempts.request(secret: secret), isCancelled: control.isCancelled) }
-            switch try attempts.settle(outcome, permit: permit, sent: sent, redactor: attempts.credential.redactor(sending: secret)) {
+            switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
             case .answer(let exchange): return exchange
             case .retry(let wait): try control.sleep(wait)
             }

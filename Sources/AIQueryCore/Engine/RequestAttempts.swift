@@ -46,11 +46,13 @@ struct RequestAttempts {
         return request
     }
 
-    /// What the attempt sent at `sent` came to. Ends its rate-limit permit and records its usage either way.
+    /// What the attempt sent at `sent` with `secret` came to. Ends its rate-limit permit and records its usage
+    /// either way; no text made from the answer shows the secret.
     func settle(
-        _ outcome: Result<HTTPResponse, HTTPError>, permit: LimitPermit?, sent: Double, redactor: Redactor
+        _ outcome: Result<HTTPResponse, HTTPError>, permit: LimitPermit?, sent: Double, secret: String?
     ) throws(AIQueryError) -> Next {
         let endpoint = plan.endpoint
+        let redactor = credential.redactor(sending: secret)
         let seconds = System.monotonicSeconds() - sent
         plan.tally.addUpstreamSeconds(seconds)
         let response: HTTPResponse

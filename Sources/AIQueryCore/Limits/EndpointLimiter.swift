@@ -77,13 +77,37 @@ public final class EndpointLimiter: Sendable {
                 return LimitPermit(limiter: self, id: id)
             case .wait(let seconds):
                 if isCancelled() {
-                    let since = firstLook ?? 0
-                    shared.withLock { $0.waitedSeconds += now() - since }
+                    stopWaiting(since: firstLook)
                     throw CancellationError()
                 }
                 sleep(min(max(seconds, Self.minSlice), Self.maxSlice))
             }
         }
+    }
+
+    /// ``acquire(estimatedTokens:isCancelled:)`` for async callers (a server's event loop): the task sleeps
+    /// instead of the thread, in the same slices. Throws `CancellationError` when the task is cancelled.
+    public func acquire(estimatedTokens: Int) async throws -> LimitPermit {
+        var firstLook: Double?
+        while true {
+            switch decide(estimatedTokens: estimatedTokens, firstLook: &firstLook) {
+            case .start(let id):
+                return LimitPermit(limiter: self, id: id)
+            case .wait(let seconds):
+                do {
+                    try await Task.sleep(nanoseconds: UInt64(min(max(seconds, Self.minSlice), Self.maxSlice) * 1e9))
+                } catch {
+                    stopWaiting(since: firstLook)
+                    throw CancellationError()
+                }
+            }
+        }
+    }
+
+    /// A caller gives up waiting: its time so far still counts as waited.
+    private func stopWaiting(since firstLook: Double?) {
+        let since = firstLook ?? 0
+        shared.withLock { $0.waitedSeconds += now() - since }
     }
 
     private enum Decision { case start(Int), wait(Double) }
