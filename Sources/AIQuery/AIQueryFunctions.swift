@@ -9,7 +9,7 @@ enum AIQueryFunctions {
         guard let input = try modelInput(arguments[1]) else { return .null }
         let plan = statement.plan
         let call = try plan.prepare(input, control: statement.control)
-        let answer = state.pipeline.answer(call, plan: plan, control: statement.control) { response throws(AIQueryError) in
+        let answer = plan.runtime.pipeline.answer(call, plan: plan, control: statement.control) { response throws(AIQueryError) in
             try ResultCasting.result(response.output, returnType: statement.options.returnType)
         }
         statement.progress?.update()
@@ -19,8 +19,9 @@ enum AIQueryFunctions {
     static func aiQueryRequest(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
         let (name, options) = try parseCall(arguments, function: "ai_query_request")
         guard let input = try modelInput(arguments[1]) else { return .null }
-        let endpoint = try state.endpoints.resolve(name)
-        let plan = try CallPlan(endpoint: endpoint, options: options.request, settings: ResolvedSettings(), store: nil)
+        let runtime = state.runtime
+        let endpoint = try state.endpoints.resolve(name, in: runtime)
+        let plan = try CallPlan(runtime: runtime, endpoint: endpoint, options: options.request, settings: ResolvedSettings(), store: nil)
         return .json(try plan.dryRun(input).serialized())
     }
 

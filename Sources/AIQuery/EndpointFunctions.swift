@@ -28,7 +28,7 @@ enum EndpointFunctions {
     }
 
     static func listing(_ state: ConnectionState) throws -> [[SQLResult]] {
-        try state.endpoints.listing().map { endpoint in
+        try state.endpoints.listing(in: state.runtime).map { endpoint in
             [
                 .text(endpoint.name),
                 endpoint.task.map { .text($0.rawValue) } ?? .null,

@@ -5,7 +5,8 @@ import Synchronization
 /// State shared by every function registered on one connection.
 final class ConnectionState: Sendable {
     let endpoints = EndpointResolver()
-    let pipeline = CallPipeline.shared
+    /// The process's runtime, asked for every time rather than kept: a forked child gets its own.
+    var runtime: Runtime { ProcessRuntime.current(sqlite: .host) }
     /// Defaults set with ai_config: call options override them, they override endpoint definitions.
     let settings = Mutex(SettingLayer())
     /// The endpoints this connection may call: the process's allowlist, narrowed by ai_config.
@@ -15,33 +16,20 @@ final class ConnectionState: Sendable {
 
     /// The endpoints the task functions ask: this connection's, else the process's, the file's, the built-in ones.
     func resolvedTaskEndpoints() throws(AIQueryError) -> (chat: String, embeddings: String) {
-        let names = try TaskEndpointNames.resolved(connection: taskEndpoints.withLock { $0 })
+        let names = try TaskEndpointNames.resolved(connection: taskEndpoints.withLock { $0 }, in: runtime)
         return (names.chat ?? TaskEndpointNames.defaults.chat!, names.embeddings ?? TaskEndpointNames.defaults.embeddings!)
     }
-    private let store = Mutex<SQLiteResponseStore?>(nil)
-
-    /// The process's cache store, remembered here so a statement doesn't look it up again. A cache that cannot be
-    /// opened is a warning, not an error: rows are answered without it (cache mode replay then says it is missing).
-    func responseStore() -> SQLiteResponseStore? {
-        if let known = store.withLock({ $0 }) { return known }
-        do {
-            let found = try SQLiteResponseStore.shared(api: .host)
-            store.withLock { $0 = found }
-            return found
-        } catch {
-            System.warnOnce("cache-open", "aiquery: \(error.message); answering without the cache")
-            return nil
-        }
-    }
+    func resolve(_ name: String) throws(AIQueryError) -> Endpoint { try endpoints.resolve(name, in: runtime) }
 
     /// Everything a statement decides once: the endpoint and how to call it, from the call's options over this
     /// connection's settings over the endpoint's definition.
     func plan(endpoint name: String, options: CallOptions) throws(AIQueryError) -> CallPlan {
         try allowlist.withLock { $0 }.check(name)
-        let endpoint = try endpoints.resolve(name)
+        let runtime = runtime
+        let endpoint = try endpoints.resolve(name, in: runtime)
         let settings = ResolvedSettings(call: options.settings, connection: self.settings.withLock { $0 }, endpoint: endpoint.settings)
-        let store = settings.cacheMode == .off ? nil : responseStore()
-        return try CallPlan(endpoint: endpoint, options: options.request, settings: settings, store: store)
+        let store = settings.cacheMode == .off ? nil : runtime.store
+        return try CallPlan(runtime: runtime, endpoint: endpoint, options: options.request, settings: settings, store: store)
     }
 }
 

@@ -59,7 +59,7 @@ enum SettingsFunctions {
             case .text(let text, _) where !text.trimmed().isEmpty: value = text.trimmed()
             default: throw AIQueryError("\(name) must be an endpoint name, or NULL for the default")
             }
-            if let value { _ = try state.endpoints.resolve(value) }
+            if let value { _ = try state.resolve(value) }
             state.taskEndpoints.withLock { isChat ? ($0.chat = value) : ($0.embeddings = value) }
         }
         let resolved = try state.resolvedTaskEndpoints()
@@ -75,7 +75,7 @@ enum SettingsFunctions {
     }
 
     static func cacheStats(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
-        guard let store = state.responseStore() else {
+        guard let store = state.runtime.store else {
             return .json(#"{"path":null,"entries":0,"bytes":0,"hits":0,"misses":0}"#)
         }
         let stats = try store.statistics()
@@ -88,7 +88,7 @@ enum SettingsFunctions {
 
     static func cacheClear(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
         try requireUnrestricted(state, "the cache cannot be cleared")
-        guard let store = state.responseStore() else { return .integer(0) }
+        guard let store = state.runtime.store else { return .integer(0) }
         let endpoint = arguments.first.flatMap { $0.isNull ? nil : $0.text }
         return .integer(Int64(try store.clear(endpoint: endpoint)))
     }

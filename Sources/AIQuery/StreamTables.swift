@@ -48,7 +48,7 @@ let streamTables: [SQLStreamTable] = [
             "endpoint TEXT", "rows INTEGER", "cache_hits INTEGER", "calls INTEGER", "retries INTEGER", "errors INTEGER",
             "input_tokens INTEGER", "output_tokens INTEGER", "latency_p50_ms REAL", "latency_p95_ms REAL", "cost_usd REAL",
         ],
-        open: { _, _, _ in Listing(UsageFunctions.listing()) }),
+        open: { state, _, _ in Listing(UsageFunctions.listing(state)) }),
 ]
 
 /// A listing's rows, computed when its scan starts.

@@ -19,7 +19,7 @@ enum TaskFunctions {
         defer { plan.tally.flushRows() }
         let style = try style(for: plan, function: function, control: control)
         let prepared = try plan.prepare(call.request(style: style), control: control)
-        let answer = state.pipeline.answer(prepared, plan: plan, control: control) { response in call.answer(from: response.output) }
+        let answer = plan.runtime.pipeline.answer(prepared, plan: plan, control: control) { response in call.answer(from: response.output) }
         return try answer.get().sqlResult
     }
 
@@ -32,8 +32,9 @@ enum TaskFunctions {
         guard let call = try TaskCall.make(function, Array(arguments.dropFirst())) else { return .null }
         let names = try state.resolvedTaskEndpoints()
         let endpointName = function.usesEmbeddings ? names.embeddings : names.chat
-        let endpoint = try state.endpoints.resolve(endpointName)
-        let plan = try CallPlan(endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(), store: nil)
+        let runtime = state.runtime
+        let endpoint = try state.endpoints.resolve(endpointName, in: runtime)
+        let plan = try CallPlan(runtime: runtime, endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(), store: nil)
         let task = plan.knownTask ?? .chat
         let input: ModelInput = function.usesEmbeddings ? .text(call.content) : call.request(style: TaskStyle.of(endpoint, task: task))
         return .json(JSONValue.object([("endpoint", .string(endpointName)), ("task", .string(task.rawValue)), ("request", try plan.dryRun(input))]).serialized())
@@ -124,7 +125,7 @@ extension TaskFunctions {
     /// `otherwise` when the endpoint answers something that is not one.
     static func embedding(of text: String, plan: CallPlan, state: ConnectionState, control: CallControl, otherwise failure: AIQueryError) throws -> [Float] {
         let prepared = try plan.prepare(.text(text), control: control)
-        return try state.pipeline.answer(prepared, plan: plan, control: control) { response throws(AIQueryError) -> [Float] in
+        return try plan.runtime.pipeline.answer(prepared, plan: plan, control: control) { response throws(AIQueryError) -> [Float] in
             guard case .embedding(let vector) = response.output, !vector.isEmpty else { throw failure }
             return vector
         }.get()

@@ -2,8 +2,8 @@ import AIQueryCore
 
 /// `ai_usage` (what this process spent per endpoint) and `ai_usage_reset()`.
 enum UsageFunctions {
-    static func listing() -> [[SQLResult]] {
-        UsageLedger.shared.snapshot().map { usage in
+    static func listing(_ state: ConnectionState) -> [[SQLResult]] {
+        state.runtime.ledger.snapshot().map { usage in
             let milliseconds = { (fraction: Double) -> SQLResult in
                 usage.latency.quantile(fraction).map { .double(($0 * 1000 * 10).rounded() / 10) } ?? .null
             }
@@ -16,7 +16,7 @@ enum UsageFunctions {
     }
 
     static func reset(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
-        UsageLedger.shared.reset()
+        state.runtime.ledger.reset()
         return .null
     }
 }

@@ -59,7 +59,7 @@ struct InvocationHandler: Sendable {
     /// The endpoint's `limit:` applies to callers too: a request over it is answered 429 with Retry-After at once,
     /// as Databricks does, rather than held.
     private func admit(_ request: ServingRequest, to endpoint: Endpoint) throws(ServingError) -> LimitPermit? {
-        guard let limiter = LimiterRegistry.callers.limiter(for: endpoint) else { return nil }
+        guard let limiter = state.runtime.callerLimiters.limiter(for: endpoint) else { return nil }
         let estimate = request.body.serialized().utf8.count / 4 + Int(min(request.body["max_tokens"]?.int64Value ?? 0, 1_000_000))
         switch limiter.tryAcquire(estimatedTokens: estimate) {
         case .success(let permit): return permit

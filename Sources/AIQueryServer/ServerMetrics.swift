@@ -20,7 +20,7 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    func text() -> String {
+    func text(usage: [UsageLedger.EndpointUsage]) -> String {
         var lines: [String] = []
         let snapshot = state.withLock { $0 }
         lines.append("# HELP aiquery_requests_total Requests answered, by endpoint and HTTP status.")
@@ -36,7 +36,6 @@ final class ServerMetrics: Sendable {
         }
         lines.append("aiquery_overhead_seconds_sum \(snapshot.overheadSum)")
         lines.append("aiquery_overhead_seconds_count \(snapshot.overhead.count)")
-        let usage = UsageLedger.shared.snapshot()
         let counters: [(String, String, (UsageCounts) -> Int)] = [
             ("aiquery_rows_total", "Calls answered, by endpoint.", { $0.rows }),
             ("aiquery_cache_hits_total", "Calls answered without asking the endpoint.", { $0.cacheHits }),

@@ -6,17 +6,18 @@ import Synchronization
 /// counters behind /metrics.
 final class ServerState: Sendable {
     let endpoints = EndpointResolver()
+    /// The server's runtime: its pipeline's async face sends over the server's event-loop client.
+    let runtime: Runtime
     let store: SQLiteResponseStore?
     let tokens: AccessTokens
     let metrics = ServerMetrics()
     let redactor: Redactor
-    let pipeline: CallPipeline
+    var pipeline: CallPipeline { runtime.pipeline }
     let maxBodyBytes: Int
 
-    /// - Parameter pipeline: the server's, whose async face sends over the server's event-loop client.
-    init(options: ServeOptions, store: SQLiteResponseStore?, pipeline: CallPipeline) {
-        self.store = store
-        self.pipeline = pipeline
+    init(options: ServeOptions, runtime: Runtime) {
+        self.runtime = runtime
+        store = runtime.store
         tokens = AccessTokens(options: options)
         redactor = Redactor(secrets: tokens.secrets)
         maxBodyBytes = options.maxBodyBytes
@@ -29,11 +30,12 @@ final class ServerState: Sendable {
     func plan(for endpoint: Endpoint, options: RequestOptions = RequestOptions()) throws(AIQueryError) -> CallPlan {
         var settings = endpoint.settings
         if settings[.deadline] == nil { settings[.deadline] = .seconds(Self.requestDeadline) }
-        return try CallPlan(endpoint: endpoint, options: options, settings: ResolvedSettings(endpoint: settings), store: store, readsDetails: true)
+        return try CallPlan(
+            runtime: runtime, endpoint: endpoint, options: options, settings: ResolvedSettings(endpoint: settings), store: store, readsDetails: true)
     }
 
     func endpoint(named name: String) throws(ServingError) -> Endpoint {
-        do { return try endpoints.resolve(name) } catch {
+        do { return try endpoints.resolve(name, in: runtime) } catch {
             throw ServingError(error, endpoint: name)
         }
     }

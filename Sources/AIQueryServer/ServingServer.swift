@@ -10,8 +10,9 @@ import NIOPosix
 public enum ServingServer {
     /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
     /// - Parameter onListening: called with the base URL once the server listens (port 0 picks one).
+    /// - Parameter sqlite: the SQLite the cache file is opened with.
     public static func run(
-        options: ServeOptions, store: SQLiteResponseStore?, logger: Logger, onListening: @escaping @Sendable (String) -> Void
+        options: ServeOptions, sqlite: SQLiteAPI, logger: Logger, onListening: @escaping @Sendable (String) -> Void
     ) async throws {
         // One event loop, and the server's tasks run on it (EventLoopTaskExecutor): a request read there is handled
         // there, its upstream request to a plain-HTTP endpoint sent and answered there (UpstreamClient), and a
@@ -19,7 +20,7 @@ public enum ServingServer {
         // The blocking parts (https through libcurl, local models, the cache's writer) run on worker threads.
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { loops.shutdownGracefully { _ in } }
-        let state = ServerState(options: options, store: store, pipeline: CallPipeline(asyncTransport: UpstreamClient(loop: loops.next())))
+        let state = ServerState(options: options, runtime: Runtime(sqlite: sqlite, asyncTransport: UpstreamClient(loop: loops.next())))
         let app = Application(
             router: router(state: state, logger: logger),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "aiquery"),
@@ -63,7 +64,7 @@ public enum ServingServer {
         }
         router.get("api/2.0/serving-endpoints") { _, _ in
             let endpoints: [Endpoint]
-            do throws(AIQueryError) { endpoints = try state.endpoints.listing() } catch { throw ServingError(error, endpoint: nil) }
+            do throws(AIQueryError) { endpoints = try state.endpoints.listing(in: state.runtime) } catch { throw ServingError(error, endpoint: nil) }
             return json(.object([("endpoints", .array(endpoints.map(EndpointCatalog.describe)))]))
         }
         router.get("api/2.0/serving-endpoints/{name}") { _, context in
@@ -82,7 +83,7 @@ public enum ServingServer {
         }
         router.post("oidc/v1/token") { request, _ in try await token(request, state: state) }
         router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.text())))
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.text(usage: state.runtime.ledger.snapshot()))))
         }
         router.get("health") { _, _ in json(.object([("status", .string("OK"))])) }
         return router

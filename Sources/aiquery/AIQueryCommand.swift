@@ -47,11 +47,7 @@ struct Serve: AsyncParsableCommand {
             host: host, port: port, token: token,
             clientID: System.environment("AIQUERY_SERVE_CLIENT_ID") ?? "aiquery",
             clientSecret: System.environment("AIQUERY_SERVE_CLIENT_SECRET") ?? token)
-        var store: SQLiteResponseStore?
-        do { store = try SQLiteResponseStore.shared(api: .linked) } catch {
-            logger.warning("cannot open the cache, answering without it: \(error.message)")
-        }
-        try await ServingServer.run(options: options, store: store, logger: logger) { url in
+        try await ServingServer.run(options: options, sqlite: .linked, logger: logger) { url in
             // The first line on standard output, written at once: scripts and tests read the port from it.
             var line = Array((url + "\n").utf8)
             _ = line.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }

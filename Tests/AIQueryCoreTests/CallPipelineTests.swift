@@ -10,12 +10,14 @@ import Testing
 /// blocking face and the async one, against the loopback test server.
 @Suite struct CallPipelineTests {
     let server: MockServer
+    let runtime: Runtime
     let store: SQLiteResponseStore
 
     init() throws {
         server = try MockServer()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("aiquery-pipeline-\(UUID().uuidString)/cache.db").path
-        store = try SQLiteResponseStore.shared(path: path, api: .linked)
+        runtime = Runtime(sqlite: .linked, cachePath: path)
+        store = try #require(runtime.store)
     }
 
     func plan(_ configure: (inout SettingLayer) -> Void = { _ in }, key: SecretSource = .none) throws -> CallPlan {
@@ -24,7 +26,7 @@ import Testing
         var call = SettingLayer()
         call[.backoff] = .seconds(0.01)
         configure(&call)
-        return try CallPlan(endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(call: call), store: store)
+        return try CallPlan(runtime: runtime, endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(call: call), store: store)
     }
 
     func text(_ response: ModelResponse) -> String {
@@ -37,7 +39,7 @@ import Testing
     @Test func aFreshAnswerIsStoredWholeAndReplayedExactly() throws {
         let plan = try plan()
         let call = try plan.prepare(.text("hello"), control: CallControl())
-        let first = CallPipeline.shared.answer(call, plan: plan, control: CallControl()) { $0 }
+        let first = runtime.pipeline.answer(call, plan: plan, control: CallControl()) { $0 }
         let answer = try first.get()
         #expect(text(answer) == "echo: hello" && answer.finishReason == "stop" && answer.usage == TokenUsage(input: 1, output: 2))
         let stored = try #require(try store.lookup(key: call.key, maxAge: nil, withDetails: true))
@@ -47,7 +49,7 @@ import Testing
         #expect(json["id"]?.stringValue == "chatcmpl-mock" && json["created"]?.int64Value == 1_700_000_000)
         // The next plan (a new statement) answers from the cache: no call.
         let again = try self.plan()
-        let second = CallPipeline.shared.answer(try again.prepare(.text("hello"), control: CallControl()), plan: again, control: CallControl()) { $0 }
+        let second = runtime.pipeline.answer(try again.prepare(.text("hello"), control: CallControl()), plan: again, control: CallControl()) { $0 }
         #expect(text(try second.get()) == "echo: hello")
         #expect(try modelCalls() == 1)
         #expect(again.tally.snapshot.cacheHits == 1 && again.tally.snapshot.calls == 0)
@@ -57,7 +59,7 @@ import Testing
         let plan = try plan { $0[.cache] = .choice("off") }
         for round in 0..<30 {
             let call = try plan.prepare(.text("p\(round % 3)"), control: CallControl())
-            _ = try CallPipeline.shared.answer(call, plan: plan, control: CallControl()) { $0 }.get()
+            _ = try runtime.pipeline.answer(call, plan: plan, control: CallControl()) { $0 }.get()
         }
         #expect(try modelCalls() == 3)
         let counts = plan.tally.snapshot
@@ -74,7 +76,7 @@ import Testing
         let answers = await withTaskGroup(of: String.self) { group in
             for call in calls {
                 group.addTask {
-                    let result = await CallPipeline.shared.answer(call, plan: plan) { response throws(AIQueryError) in
+                    let result = await runtime.pipeline.answer(call, plan: plan) { response throws(AIQueryError) in
                         if case .text(let text) = response.output { return text }
                         return ""
                     }
@@ -91,7 +93,7 @@ import Testing
     @Test func cancellingTheTaskInterruptsItsCall() async throws {
         let plan = try plan { $0[.cache] = .choice("off") }
         let call = try plan.prepare(.text("very slow [[sleep:30]]"), control: CallControl())
-        let task = Task { await CallPipeline.shared.answer(call, plan: plan) { $0 } }
+        let task = Task { await runtime.pipeline.answer(call, plan: plan) { $0 } }
         while try modelCalls() == 0 { try await Task.sleep(for: .milliseconds(10)) }
         task.cancel()
         let result = await task.value
@@ -105,12 +107,12 @@ import Testing
         let key = "sk-echoed-secret-4242"
         let plan = try plan({ $0[.maxRetries] = .count(0) }, key: .literal(key))
         let failing = try plan.prepare(.text("x [[echo_headers:400]]"), control: CallControl())
-        let failure = CallPipeline.shared.answer(failing, plan: plan, control: CallControl()) { $0 }
+        let failure = runtime.pipeline.answer(failing, plan: plan, control: CallControl()) { $0 }
         guard case .failure(let error) = failure else { Issue.record("expected a failure"); return }
         #expect(error.code == .upstreamStatus && error.status == 400)
         #expect(!error.message.contains(key) && error.message.contains("[REDACTED]"), "\(error.message)")
         let echoing = try plan.prepare(.text("my key is \(key)"), control: CallControl())
-        let answer = try CallPipeline.shared.answer(echoing, plan: plan, control: CallControl()) { $0 }.get()
+        let answer = try runtime.pipeline.answer(echoing, plan: plan, control: CallControl()) { $0 }.get()
         #expect(text(answer) == "echo: my key is [REDACTED]")
         let stored = try #require(try store.lookup(key: echoing.key, maxAge: nil, withDetails: true))
         #expect(!String(decoding: stored.raw ?? [], as: UTF8.self).contains(key) && text(stored) == "echo: my key is [REDACTED]")

@@ -4,10 +4,11 @@ import Testing
 
 @Suite struct LocalModelsTests {
     /// Loading copies ~87 MB of weights: every row of a statement must reuse the first load.
-    @Test func theEmbedderIsLoadedOncePerProcess() throws {
+    @Test func theEmbedderIsLoadedOncePerRuntime() throws {
         let endpoint = try #require(LocalModels.builtIn.first { $0.name == "local-minilm" })
-        let first = try LocalModels.embedder(for: endpoint)
-        let second = try LocalModels.embedder(for: endpoint)
+        let host = LocalModelHost()
+        let first = try host.embedder(for: endpoint)
+        let second = try host.embedder(for: endpoint)
         #expect(first === second)
     }
 

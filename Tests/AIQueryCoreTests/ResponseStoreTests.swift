@@ -10,7 +10,7 @@ import Testing
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("aiquery-store-\(UUID().uuidString)/cache.db").path
 
     @Test func keepsTheWholeAnswerAndReadsTheDetailsOnlyWhenAsked() throws {
-        let store = try SQLiteResponseStore.shared(path: path, api: .linked)
+        let store = try SQLiteResponseStore(path: path, api: .linked)
         let raw = Array(#"{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}"#.utf8)
         let answer = ModelResponse(output: .text("hi"), raw: raw, usage: TokenUsage(input: 3, output: 1), finishReason: "stop")
         let key = Array(repeating: UInt8(7), count: 16)
@@ -32,7 +32,7 @@ import Testing
 
     /// The server's write-behind: a queued answer is a hit at once, and is in the file once the queue is finished.
     @Test func queuedAnswersAreHitsAtOnceAndReachTheFile() throws {
-        let store = try SQLiteResponseStore.shared(path: path, api: .linked)
+        let store = try SQLiteResponseStore(path: path, api: .linked)
         let keys = (0..<50).map { [UInt8(1), UInt8($0)] }
         for key in keys { store.storeLater(key: key, endpoint: "e", response: ModelResponse(output: .text("answer \(key[1])"))) }
         #expect(try keys.allSatisfy { try store.lookup(key: $0, maxAge: nil, withDetails: false) == ModelResponse(output: .text("answer \($0[1])")) })
@@ -50,7 +50,7 @@ import Testing
     /// A lookup after every write keeps a read snapshot open that is one commit behind, which once kept SQLite's
     /// checkpoints from ever finishing: the WAL grew without end (100 MB in ten seconds of a server's load).
     @Test func theWALStaysSmallWhileLookupsFollowEveryWrite() throws {
-        let store = try SQLiteResponseStore.shared(path: path, api: .linked)
+        let store = try SQLiteResponseStore(path: path, api: .linked)
         let raw = Array(repeating: UInt8(ascii: "x"), count: 3000)
         for index in 0..<4000 {
             let key = withUnsafeBytes(of: index) { Array($0) }
@@ -61,8 +61,10 @@ import Testing
         #expect(walBytes <= 8 << 20, "the WAL holds \(walBytes) bytes for 4,000 answers of 3 kB")
     }
 
-    @Test func oneStorePerFile() throws {
-        #expect(try SQLiteResponseStore.shared(path: path, api: .linked) === SQLiteResponseStore.shared(path: path, api: .linked))
+    @Test func oneStorePerRuntime() throws {
+        let runtime = Runtime(sqlite: .linked, cachePath: path)
+        #expect(runtime.store != nil && runtime.store === runtime.store)
+        #expect(Runtime(sqlite: .linked, cachePath: nil).store == nil)
     }
 
     /// Keys carry the layout's version: an answer stored by an older layout is a miss, never a wrong answer.

@@ -8,15 +8,19 @@ import Glibc
 final class BackgroundWriter: @unchecked Sendable {
     private let lock = ConditionLock()
     private let window: Double
+    private let name: String
     // Under `lock`:
     private var work: @Sendable () -> Void = {}
     private var requested = false
     private var flushing = false
     private var started = false
 
-    /// - Parameter window: seconds between a request and its flush, for more work to join it.
-    init(window: Double) {
+    /// - Parameters:
+    ///   - window: seconds between a request and its flush, for more work to join it.
+    ///   - name: the thread's name, as `top -H` shows it.
+    init(window: Double, name: String) {
         self.window = window
+        self.name = name
     }
 
     /// What a flush does; run on the writer's thread (or by ``finish()``), one call at a time.
@@ -60,7 +64,7 @@ final class BackgroundWriter: @unchecked Sendable {
             let writer = Unmanaged<BackgroundWriter>.fromOpaque(pointer!).takeRetainedValue()
             // A thread starts with its creator's name ("NIO-ELT-1-#1" in a server): say what this one is, for top -H.
             if let file = fopen("/proc/thread-self/comm", "w") {
-                fputs("aiquery-cache", file)
+                fputs(writer.name, file)
                 fclose(file)
             }
             writer.run()

@@ -1,12 +1,11 @@
-import Synchronization
-
 /// One SQLite connection of the cache, through the front door's ``SQLiteAPI``, and what every use of it needs:
 /// prepared statements, binding, errors that name the file. Its handle and statements are only touched inside
 /// ``withLock(_:)``.
 final class SQLiteConnection: @unchecked Sendable {
     let path: String
     let api: SQLiteAPI
-    private let lock = Mutex<Void>(())
+    /// A pthread mutex, so that a fork's handlers can hold it across the fork (``lock()``).
+    private let mutex = ConditionLock()
     private(set) var db: OpaquePointer?
 
     init(path: String, api: SQLiteAPI) throws(AIQueryError) {
@@ -23,7 +22,18 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     func withLock<T>(_ body: () throws(AIQueryError) -> T) throws(AIQueryError) -> T {
-        try lock.withLock { _ throws(AIQueryError) in try body() }
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body()
+    }
+
+    func lock() { mutex.lock() }
+    func unlock() { mutex.unlock() }
+
+    /// Closes the handle without its lock, in a forked child that holds the lock from before the fork.
+    func closeAbandoned() {
+        _ = api.close(db)
+        db = nil
     }
 
     func failure() -> AIQueryError {

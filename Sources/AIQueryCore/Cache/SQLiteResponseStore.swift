@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -7,8 +6,9 @@ import Glibc
 
 /// The persistent response cache: its own SQLite file in WAL mode, through whichever SQLite the front door has
 /// (``SQLiteAPI``). Safe with several processes (WAL + busy timeout) and after `kill -9`: every write is its own
-/// transaction. One store per file per process, shared by every connection and front door. Lookups and writes go
-/// through connections of their own, so a lookup never waits for a write (or its checkpoint) to finish.
+/// transaction. One store per runtime (``Runtime/store``), shared by every connection and statement of its front
+/// door. Lookups and writes go through connections of their own, so a lookup never waits for a write (or its
+/// checkpoint) to finish. No Dispatch: a forked child of a process that used it cannot use it again.
 public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     /// `AIQUERY_CACHE`, default `~/.cache/aiquery/cache.db`; `off` disables caching. Read once: the environment of
     /// a running process doesn't change, and this is on every statement's path.
@@ -16,23 +16,6 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         let value = System.environment("AIQUERY_CACHE") ?? "~/.cache/aiquery/cache.db"
         return value == "off" || value.isEmpty ? nil : System.expandingTilde(value)
     }()
-
-    private static let opened = Mutex<[String: SQLiteResponseStore]>([:])
-
-    /// The process's store for `AIQUERY_CACHE`, opened on first use; nil when the cache is off.
-    public static func shared(api: SQLiteAPI) throws(AIQueryError) -> SQLiteResponseStore? {
-        guard let path = configuredPath else { return nil }
-        return try shared(path: path, api: api)
-    }
-
-    public static func shared(path: String, api: SQLiteAPI) throws(AIQueryError) -> SQLiteResponseStore {
-        try opened.withLock { stores throws(AIQueryError) in
-            if let store = stores[path] { return store }
-            let store = try SQLiteResponseStore(path: path, api: api)
-            stores[path] = store
-            return store
-        }
-    }
 
     public let path: String
     private let reader: SQLiteConnection
@@ -55,7 +38,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     /// Whether a closer is pending: one at a time, however many read transactions a burst starts.
     private var closerPending = false
     private static let readBurst = 0.1
-    private let closer = DispatchQueue(label: "aiquery.cache.read-closer")
+    private let closer = BackgroundWriter(window: SQLiteResponseStore.readBurst * 2, name: "aiquery-reads")
     /// Answers written since the WAL's size was last looked at (under the writer's lock): a checkpoint is due
     /// once the WAL is over `walBytesPerCheckpoint`, looked at every `answersPerWALCheck` answers (a `stat`).
     private var writtenSinceWALCheck = 0
@@ -68,9 +51,9 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     /// Answers queued beyond this are written by the caller's worker before it queues more (``storeLater``).
     static let maxQueued = 4096
     private let queued = QueuedAnswers()
-    private let writerThread = BackgroundWriter(window: SQLiteResponseStore.writeBehindWindow)
+    private let writerThread = BackgroundWriter(window: SQLiteResponseStore.writeBehindWindow, name: "aiquery-cache")
 
-    init(path: String, api: SQLiteAPI) throws(AIQueryError) {
+    public init(path: String, api: SQLiteAPI) throws(AIQueryError) {
         self.path = path
         self.api = api
         System.makeParentDirectory(of: path)
@@ -85,6 +68,7 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
             "INSERT OR REPLACE INTO answer_details(key, input_tokens, output_tokens, finish_reason, body) VALUES (?1, ?2, ?3, ?4, ?5)")
         deleteDetailsStatement = try writer.prepare("DELETE FROM answer_details WHERE key = ?1")
         writerThread.setFlush { [weak self] in self?.writeQueued() }
+        closer.setFlush { [weak self] in self?.closeIdleRead() }
     }
 
     /// `answers` holds what a SQL hit needs, in rows as small as can be (more of them per page: a warm statement
@@ -196,15 +180,18 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
     /// Called under the reader's lock.
     private func scheduleCloser() {
         closerPending = true
-        closer.asyncAfter(deadline: .now() + Self.readBurst * 2) { [self] in
-            try? reader.withLock { () throws(AIQueryError) in
-                closerPending = false
-                guard readStartedAt != nil else { return }
-                if System.monotonicSeconds() - lastLookupAt >= Self.readBurst {
-                    endRead()
-                } else {
-                    scheduleCloser()
-                }
+        closer.request()
+    }
+
+    /// On the closer's thread, a while after a read transaction began: ends it once lookups have stopped.
+    private func closeIdleRead() {
+        try? reader.withLock { () throws(AIQueryError) in
+            closerPending = false
+            guard readStartedAt != nil else { return }
+            if System.monotonicSeconds() - lastLookupAt >= Self.readBurst {
+                endRead()
+            } else {
+                scheduleCloser()
             }
         }
     }
@@ -330,5 +317,31 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         }
         let (hits, misses) = counters.withLock { ($0.hits, $0.misses) }
         return Statistics(entries: entries, bytes: bytes, hits: hits, misses: misses)
+    }
+}
+
+extension SQLiteResponseStore {
+    /// Before a fork: waits for a write in progress and ends the read transaction, and holds both connections'
+    /// locks until ``resumeAfterFork()`` (in the parent) or for ever (in the child, which abandons this store).
+    func quiesceForFork() {
+        reader.lock()
+        endRead()
+        writer.lock()
+    }
+
+    func resumeAfterFork() {
+        writer.unlock()
+        reader.unlock()
+    }
+
+    /// In a forked child, before it opens its own connections to the file: closes its copies of this store's,
+    /// which ``quiesceForFork()`` left without a transaction. SQLite keeps one record of a file's locks per
+    /// process; copies left open would make it believe the child's new connections hold locks they do not take.
+    func abandonAfterFork() {
+        for statement in [selectStatement, selectDetailsStatement, upsertStatement, upsertDetailsStatement, deleteDetailsStatement] {
+            _ = api.finalize(statement)
+        }
+        reader.closeAbandoned()
+        writer.closeAbandoned()
     }
 }

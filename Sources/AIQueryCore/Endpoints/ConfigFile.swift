@@ -2,7 +2,7 @@ import Synchronization
 
 /// The endpoints YAML file (MLflow AI Gateway format), re-read whenever it changes on disk.
 public final class ConfigFile: Sendable {
-    public static let shared = ConfigFile()
+    public init() {}
 
     private struct Loaded { var path: String; var stamp: [Int]; var contents: Contents }
 

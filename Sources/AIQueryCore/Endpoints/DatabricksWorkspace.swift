@@ -110,7 +110,7 @@ public struct DatabricksWorkspace: Sendable, Equatable {
 
 /// Turns workspace credentials into an Authorization header, fetching and reusing OAuth tokens.
 public final class DatabricksAuthenticator: Sendable {
-    public static let shared = DatabricksAuthenticator()
+    public init() {}
 
     private struct CachedToken { var value: String; var expires: Double }
     private let tokens = Mutex<[String: CachedToken]>([:])

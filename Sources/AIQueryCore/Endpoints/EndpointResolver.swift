@@ -5,8 +5,6 @@ public final class EndpointResolver: Sendable {
     /// Endpoints registered in SQL with ai_endpoint_set; they live as long as the connection.
     private let session = Mutex<[String: Endpoint]>([:])
     private let sessionOrder = Mutex<[String]>([])
-    /// Tasks of workspace endpoints, looked up once per process (`GET /api/2.0/serving-endpoints/{name}`).
-    private static let workspaceTasks = Mutex<[String: EndpointTask]>([:])
 
     public init() {}
 
@@ -24,15 +22,16 @@ public final class EndpointResolver: Sendable {
         return session.withLock { $0.removeValue(forKey: name) } != nil
     }
 
-    public func resolve(_ name: String) throws(AIQueryError) -> Endpoint {
+    /// - Parameter runtime: whose endpoints file and learned workspace tasks count.
+    public func resolve(_ name: String, in runtime: Runtime) throws(AIQueryError) -> Endpoint {
         if let endpoint = session.withLock({ $0[name] }) { return endpoint }
-        if let endpoint = try ConfigFile.shared.endpoints().first(where: { $0.name == name }) { return endpoint }
+        if let endpoint = try runtime.configFile.endpoints().first(where: { $0.name == name }) { return endpoint }
         if let endpoint = LocalModels.builtIn.first(where: { $0.name == name }) { return endpoint }
         if let workspace = try DatabricksWorkspace.current() {
             var endpoint = Endpoint(
                 name: name, task: nil, provider: .databricks, model: name, url: workspace.host,
                 apiKey: .databricksWorkspace, source: "databricks")
-            endpoint.task = Self.workspaceTasks.withLock { $0[workspace.host + "\u{0}" + name] }
+            endpoint.task = runtime.workspaceTasks.task(host: workspace.host, name: name)
             return endpoint
         }
         throw AIQueryError(
@@ -40,21 +39,17 @@ public final class EndpointResolver: Sendable {
         )
     }
 
-    static func rememberTask(_ task: EndpointTask, host: String, name: String) {
-        workspaceTasks.withLock { $0[host + "\u{0}" + name] = task }
-    }
-
     /// Everything that can be listed: session endpoints, the file's, and workspace endpoints already used.
-    public func listing() throws(AIQueryError) -> [Endpoint] {
+    public func listing(in runtime: Runtime) throws(AIQueryError) -> [Endpoint] {
         var result = sessionOrder.withLock { $0 }.compactMap { name in session.withLock { $0[name] } }
         let sessionNames = Set(result.map(\.name))
-        result += try ConfigFile.shared.endpoints().filter { !sessionNames.contains($0.name) }
+        result += try runtime.configFile.endpoints().filter { !sessionNames.contains($0.name) }
         let defined = Set(result.map(\.name))
         result += LocalModels.builtIn.filter { !defined.contains($0.name) }
         if let workspace = try? DatabricksWorkspace.current() {
             let known = Set(result.map(\.name))
-            let remembered = Self.workspaceTasks.withLock { $0 }.compactMap { key, task -> Endpoint? in
-                guard let (host, name) = key.splitOnce("\u{0}"), host == workspace.host, !known.contains(name) else { return nil }
+            let remembered = runtime.workspaceTasks.known(host: workspace.host).compactMap { name, task -> Endpoint? in
+                guard !known.contains(name) else { return nil }
                 return Endpoint(
                     name: name, task: task, provider: .databricks, model: name, url: workspace.host, apiKey: .databricksWorkspace,
                     source: "databricks")

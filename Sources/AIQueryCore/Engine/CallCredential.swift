@@ -36,20 +36,20 @@ struct CallCredential: Sendable {
     }
 
     /// The value for the request's auth header, for this attempt.
-    func secret(transport: HTTPTransport, isCancelled: (@Sendable () -> Bool)?) throws(AIQueryError) -> String? {
+    func secret(runtime: Runtime, isCancelled: (@Sendable () -> Bool)?) throws(AIQueryError) -> String? {
         switch source {
         case .none: return nil
         case .key(let key): return key
         case .workspace(let workspace):
-            return try DatabricksAuthenticator.shared.token(for: workspace, transport: transport, isCancelled: isCancelled)
+            return try runtime.authenticator.token(for: workspace, transport: runtime.transport, isCancelled: isCancelled)
         }
     }
 
-    /// Whether ``secret(transport:isCancelled:)`` answers without a network call (a key, a personal access token,
+    /// Whether ``secret(runtime:isCancelled:)`` answers without a network call (a key, a personal access token,
     /// an OAuth token still fresh).
-    var isAtHand: Bool {
+    func isAtHand(in runtime: Runtime) -> Bool {
         guard case .workspace(let workspace) = source else { return true }
-        return DatabricksAuthenticator.shared.hasFreshToken(for: workspace)
+        return runtime.authenticator.hasFreshToken(for: workspace)
     }
 
     /// Everything of this credential that must not appear in text, with the secret sent on this attempt.

@@ -70,7 +70,7 @@ extension CallPipeline {
         let cancelled = SharedFlag()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                WorkerPool.shared.submit { continuation.resume(returning: work(CallControl(isCancelled: { cancelled.isSet }))) }
+                workers.submit { continuation.resume(returning: work(CallControl(isCancelled: { cancelled.isSet }))) }
             }
         } onCancel: {
             cancelled.set()

@@ -45,9 +45,9 @@ extension CallPipeline {
     }
 
     private func secret(of credential: CallCredential, plan: CallPlan) async throws(AIQueryError) -> String? {
-        if credential.isAtHand { return try credential.secret(transport: plan.transport, isCancelled: nil) }
+        if credential.isAtHand(in: plan.runtime) { return try credential.secret(runtime: plan.runtime, isCancelled: nil) }
         return try await onWorker { control in
-            Result { () throws(AIQueryError) in try credential.secret(transport: plan.transport, isCancelled: control.isCancelled) }
+            Result { () throws(AIQueryError) in try credential.secret(runtime: plan.runtime, isCancelled: control.isCancelled) }
         }.get()
     }
 

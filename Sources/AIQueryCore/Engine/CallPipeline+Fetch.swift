@@ -65,11 +65,11 @@ extension CallPipeline {
                 return ""
             }
             let started = System.monotonicSeconds()
-            let (vectors, tokens) = try model.embed(texts, endpoint: plan.endpoint)
+            let (vectors, tokens) = try model.embed(texts, endpoint: plan.endpoint, host: plan.runtime.localModels)
             let usage = TokenUsage(input: tokens, output: 0)
             let seconds = System.monotonicSeconds() - started
             plan.tally.addUpstreamSeconds(seconds)
-            UsageLedger.shared.recordCall(endpoint: plan.endpoint.name, isRetry: false, seconds: seconds, usage: usage)
+            plan.runtime.ledger.recordCall(endpoint: plan.endpoint.name, isRetry: false, seconds: seconds, usage: usage)
             plan.tally.addTokens(usage)
             return vectors.map { .success(ModelResponse(output: .embedding($0))) }
         } catch {

@@ -25,7 +25,7 @@ extension CallPipeline {
         var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control))
         while true {
             try attempts.begin(control: control)
-            let secret = try attempts.credential.secret(transport: plan.transport, isCancelled: control.isCancelled)
+            let secret = try attempts.credential.secret(runtime: plan.runtime, isCancelled: control.isCancelled)
             let permit: LimitPermit?
             do {
                 permit = try plan.limiter?.acquire(estimatedTokens: attempts.estimate, isCancelled: control.isCancelled ?? { false })

@@ -7,12 +7,14 @@
 /// Three phases, so that a caller can keep its cache on its own thread: ``lookup(_:plan:)`` and
 /// ``complete(_:with:from:plan:shape:)`` run where the caller runs; ``fetch(_:plan:control:)`` on any thread.
 public final class CallPipeline: Sendable {
-    public static let shared = CallPipeline()
+    /// Threads for blocking work: requests through libcurl, in-process models, waits.
+    public let workers: WorkerPool
     /// A client that sends without blocking a thread (a server's event loop), for the async face; nil: every call
     /// that must ask an endpoint goes to a worker thread.
     public let asyncTransport: (any AsyncHTTPTransport)?
 
-    public init(asyncTransport: (any AsyncHTTPTransport)? = nil) {
+    init(workers: WorkerPool, asyncTransport: (any AsyncHTTPTransport)? = nil) {
+        self.workers = workers
         self.asyncTransport = asyncTransport
     }
 

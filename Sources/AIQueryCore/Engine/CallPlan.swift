@@ -5,6 +5,8 @@ import Synchronization
 /// The task lookup and the credentials are found on first need (a statement answered from the cache needs
 /// neither) and then kept for the statement.
 public final class CallPlan: Sendable {
+    /// What the plan's calls share with every other call of its front door: threads, connections, limiters.
+    public let runtime: Runtime
     public let endpoint: Endpoint
     public let provider: any Provider
     public let options: RequestOptions
@@ -23,16 +25,17 @@ public final class CallPlan: Sendable {
     /// not wait for it again.
     public let cacheWritesFailed = SharedFlag()
     let limiter: EndpointLimiter?
-    let transport: HTTPTransport
+    var transport: HTTPTransport { runtime.transport }
     /// The task when the definition says it; otherwise looked up once into `lookedUpTask`.
     private let definedTask: EndpointTask?
     private let lookedUpTask = Mutex<EndpointTask?>(nil)
     private let knownCredential = Mutex<CallCredential?>(nil)
 
     public init(
-        endpoint: Endpoint, options: RequestOptions, settings: ResolvedSettings, store: (any ResponseStore)?,
-        readsDetails: Bool = false, transport: HTTPTransport = .shared
+        runtime: Runtime, endpoint: Endpoint, options: RequestOptions, settings: ResolvedSettings, store: (any ResponseStore)?,
+        readsDetails: Bool = false
     ) throws(AIQueryError) {
+        self.runtime = runtime
         self.readsDetails = readsDetails
         self.endpoint = endpoint
         provider = endpoint.provider.implementation
@@ -44,11 +47,11 @@ public final class CallPlan: Sendable {
             throw AIQueryError(.invalidConfiguration, "cache mode replay needs the cache, but it is off (AIQUERY_CACHE) or could not be opened")
         }
         self.store = cacheMode == .off ? nil : store
-        tally = StatementTally(endpoint: endpoint.name, maxCalls: settings.count(.maxCalls), maxTokens: settings.count(.maxTokens))
-        limiter = LimiterRegistry.shared.limiter(for: endpoint)
-        self.transport = transport
+        tally = StatementTally(
+            endpoint: endpoint.name, ledger: runtime.ledger, maxCalls: settings.count(.maxCalls), maxTokens: settings.count(.maxTokens))
+        limiter = runtime.limiters.limiter(for: endpoint)
         definedTask = endpoint.task ?? (endpoint.provider == .databricks ? nil : .chat)
-        if let price = endpoint.price { UsageLedger.shared.setPrice(endpoint: endpoint.name, price) }
+        if let price = endpoint.price { runtime.ledger.setPrice(endpoint: endpoint.name, price) }
     }
 
     /// Requests in flight at once for many rows (ai_query_rows).
@@ -62,10 +65,10 @@ public final class CallPlan: Sendable {
     /// The endpoint's task; a workspace endpoint's comes once from the workspace (then remembered per process).
     public func task(control: CallControl) throws(AIQueryError) -> EndpointTask {
         if let task = definedTask ?? lookedUpTask.withLock({ $0 }) { return task }
-        let secret = try credential().secret(transport: transport, isCancelled: control.isCancelled)
+        let secret = try credential().secret(runtime: runtime, isCancelled: control.isCancelled)
         let task = try DatabricksProvider.lookUpTask(
             of: endpoint, secret: secret, transport: transport, timeout: settings.timeout, isCancelled: control.isCancelled)
-        EndpointResolver.rememberTask(task, host: endpoint.url, name: endpoint.name)
+        runtime.workspaceTasks.remember(task, host: endpoint.url, name: endpoint.name)
         lookedUpTask.withLock { $0 = task }
         return task
     }

@@ -27,12 +27,12 @@ public final class CallWindow<Tag, Value> {
     ///   - isInterrupted: polled on the caller's thread while it waits (Ctrl-C); true stops every call.
     ///   - whileWaiting: called on the caller's thread about every 50 ms while it waits (a progress line).
     public init(
-        plan: CallPlan, pipeline: CallPipeline = .shared, concurrency: Int, batchSize: Int,
+        plan: CallPlan, concurrency: Int, batchSize: Int,
         isInterrupted: @escaping () -> Bool, whileWaiting: @escaping () -> Void = {},
         shape: @escaping (ModelResponse) throws(AIQueryError) -> Value
     ) {
         self.plan = plan
-        self.pipeline = pipeline
+        pipeline = plan.runtime.pipeline
         self.concurrency = concurrency
         self.batchSize = batchSize
         self.isInterrupted = isInterrupted
@@ -117,7 +117,7 @@ public final class CallWindow<Tag, Value> {
         let (pipeline, plan) = (pipeline, plan)
         let control = CallControl(isCancelled: { shared.cancelled.isSet })
         for _ in 0..<starts {
-            WorkerPool.shared.submit {
+            pipeline.workers.submit {
                 while let entries = shared.takeQueued() {
                     let results = pipeline.fetch(entries.compactMap(\.call), plan: plan, control: control)
                     shared.lock.withLock {

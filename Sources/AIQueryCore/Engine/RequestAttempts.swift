@@ -59,7 +59,7 @@ struct RequestAttempts {
         switch outcome {
         case .failure(let error):
             permit?.finish(actualTokens: nil)
-            UsageLedger.shared.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: nil)
+            plan.runtime.ledger.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: nil)
             if error.kind == .cancelled { throw CallControl.cancelledError }
             let wait = policy.backoff(attempt: attempt)
             if RetryPolicy.isRetryable(error), attempt <= policy.maxRetries, fits(wait) { return retry(after: wait) }
@@ -71,7 +71,7 @@ struct RequestAttempts {
         let json = success ? try? JSONValue.parse(bytes: response.body) : nil
         let usage = json.flatMap(TokenUsage.init)
         permit?.finish(actualTokens: usage?.total)
-        UsageLedger.shared.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: usage)
+        plan.runtime.ledger.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: usage)
         if let usage { plan.tally.addTokens(usage) }
         if success { return .answer(CallPipeline.Exchange(response: response, url: url, parsed: json, usage: usage, redactor: redactor)) }
         guard RetryPolicy.isRetryable(status: response.status, response: response), attempt <= policy.maxRetries else {

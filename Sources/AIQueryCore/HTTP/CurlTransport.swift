@@ -14,8 +14,6 @@ public final class HTTPTransport: Sendable {
     public let maxBodyBytes: Int
     private let idleHandles = Mutex<[CurlHandle]>([])
 
-    public static let shared = HTTPTransport()
-
     public init(maxBodyBytes: Int = 64 << 20) {
         _ = curlGlobalInit
         self.maxBodyBytes = maxBodyBytes

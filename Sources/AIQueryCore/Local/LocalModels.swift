@@ -25,35 +25,41 @@ public enum LocalModels {
         return [minilm, gemma]
     }()
 
-    private static let loaded = Mutex<[String: MiniLMEmbedder]>([:])
-
-    /// The embedder for an endpoint, loaded once per process (about 87 MB of weights, 0.1 s).
-    static func embedder(for endpoint: Endpoint) throws(AIQueryError) -> MiniLMEmbedder {
-        guard (endpoint.model ?? miniLMModel) == miniLMModel else {
-            throw AIQueryError(.invalidConfiguration, "endpoint '\(endpoint.name)': the local provider runs \(miniLMModel) only, not '\(endpoint.model ?? "")'")
-        }
-        let directory = endpoint.url.isEmpty ? nil : endpoint.url
-        let key = directory ?? ""
-        if let known = loaded.withLock({ $0[key] }) { return known }
-        let embedder = try MiniLMEmbedder.load(from: directory)
-        return loaded.withLock { loaded in
-            if let raced = loaded[key] { return raced }  // another thread loaded it meanwhile: share that one
-            loaded[key] = embedder
-            return embedder
-        }
-    }
-
     /// What the `local` provider runs.
     static let runner = MiniLMRunner()
 }
 
 /// all-MiniLM-L6-v2 as an in-process model: several rows in one pass.
 struct MiniLMRunner: InProcessModel {
-    func embed(_ texts: [String], endpoint: Endpoint) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int) {
-        let embedder = try LocalModels.embedder(for: endpoint)
+    func embed(_ texts: [String], endpoint: Endpoint, host: LocalModelHost) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int) {
+        let embedder = try host.embedder(for: endpoint)
         let vectors = embedder.embed(texts)
         // Word pieces including [CLS] and [SEP], capped as the model caps them: what a hosted endpoint would bill.
         let tokens = texts.reduce(0) { $0 + min(embedder.tokenIDs($1).count, MiniLMEmbedder.maxTokens) }
         return (vectors, tokens)
+    }
+}
+
+/// The local models a runtime has loaded, each once (their helper threads belong to the runtime that made them).
+public final class LocalModelHost: Sendable {
+    private let embedders = Mutex<[String: MiniLMEmbedder]>([:])
+
+    public init() {}
+
+    /// The embedder for an endpoint, loaded on first use (about 87 MB of weights, 0.1 s).
+    func embedder(for endpoint: Endpoint) throws(AIQueryError) -> MiniLMEmbedder {
+        guard (endpoint.model ?? LocalModels.miniLMModel) == LocalModels.miniLMModel else {
+            throw AIQueryError(
+                .invalidConfiguration, "endpoint '\(endpoint.name)': the local provider runs \(LocalModels.miniLMModel) only, not '\(endpoint.model ?? "")'")
+        }
+        let directory = endpoint.url.isEmpty ? nil : endpoint.url
+        let key = directory ?? ""
+        if let known = embedders.withLock({ $0[key] }) { return known }
+        let embedder = try MiniLMEmbedder.load(from: directory)
+        return embedders.withLock { loaded in
+            if let raced = loaded[key] { return raced }  // another thread loaded it meanwhile: share that one
+            loaded[key] = embedder
+            return embedder
+        }
     }
 }

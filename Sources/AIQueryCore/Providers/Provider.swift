@@ -30,7 +30,7 @@ extension Provider {
 /// A model that answers in this process: no URL, no key, no retries.
 public protocol InProcessModel: Sendable {
     /// One vector per text, in order, and the tokens they cost.
-    func embed(_ texts: [String], endpoint: Endpoint) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int)
+    func embed(_ texts: [String], endpoint: Endpoint, host: LocalModelHost) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int)
 }
 
 extension ProviderKind {

@@ -1,10 +1,8 @@
 import Synchronization
 
-/// One limiter per endpoint for the whole process, so every connection and statement shares the same budget.
+/// One limiter per endpoint for a whole runtime, so every connection and statement shares the same budget.
 public final class LimiterRegistry: Sendable {
-    public static let shared = LimiterRegistry()
-    /// The same limits, counted for the callers of a server front door (who get 429 instead of a wait).
-    public static let callers = LimiterRegistry()
+    public init() {}
 
     private struct Entry { var limits: RateLimits; var limiter: EndpointLimiter }
     private let entries = Mutex<[String: Entry]>([:])

@@ -3,7 +3,7 @@ import Glibc
 /// A mutex with a condition variable: for threads that wait for work or for answers. Swift's `Mutex` has no
 /// wait, and these threads are plain pthreads, never Swift's cooperative pool.
 public final class ConditionLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    fileprivate let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     public init() {
@@ -47,4 +47,10 @@ public final class ConditionLock: @unchecked Sendable {
     public func broadcast() { pthread_cond_broadcast(condition) }
     /// Wakes one waiter.
     public func signal() { pthread_cond_signal(condition) }
+}
+
+extension ConditionLock {
+    /// Takes the lock until ``unlock()``, for what cannot be a closure (a fork's prepare and parent handlers).
+    public func lock() { pthread_mutex_lock(mutex) }
+    public func unlock() { pthread_mutex_unlock(mutex) }
 }

@@ -5,6 +5,8 @@ import Synchronization
 /// ledger (`ai_usage`): misses at once, runs of cache hits in bulk, which keeps the warm-cache path short.
 public final class StatementTally: Sendable {
     public let endpoint: String
+    /// Where rows go once counted: the runtime's `ai_usage`.
+    let ledger: UsageLedger
     public let maxCalls: Int?
     public let maxTokens: Int?
     /// Rows the statement will produce, when known (ai_query_rows counts them first).
@@ -21,8 +23,9 @@ public final class StatementTally: Sendable {
         waited.withLock { $0 += max(0, seconds) }
     }
 
-    public init(endpoint: String, maxCalls: Int? = nil, maxTokens: Int? = nil) {
+    public init(endpoint: String, ledger: UsageLedger, maxCalls: Int? = nil, maxTokens: Int? = nil) {
         self.endpoint = endpoint
+        self.ledger = ledger
         self.maxCalls = maxCalls
         self.maxTokens = maxTokens
     }
@@ -72,6 +75,6 @@ public final class StatementTally: Sendable {
             return state.unrecorded
         }
         guard pending.rows > 0 else { return }
-        UsageLedger.shared.recordRows(endpoint: endpoint, count: pending.rows, cacheHits: pending.cacheHits, errors: pending.errors)
+        ledger.recordRows(endpoint: endpoint, count: pending.rows, cacheHits: pending.cacheHits, errors: pending.errors)
     }
 }

@@ -6,8 +6,6 @@ import Glibc
 /// number of jobs waiting (up to `maxThreads`) and threads stay parked for reuse; it never uses Swift's
 /// cooperative pool, which must not block on the network.
 public final class WorkerPool: @unchecked Sendable {
-    public static let shared = WorkerPool(maxThreads: 256)
-
     private let lock = ConditionLock()
     private var jobs = FIFOQueue<@Sendable () -> Void>()
     private var idle = 0

@@ -26,8 +26,8 @@ public struct TaskEndpointNames: Sendable, Equatable {
     }
 
     /// The names in effect for a connection that set `connection`.
-    public static func resolved(connection: TaskEndpointNames) throws(AIQueryError) -> TaskEndpointNames {
-        connection.over(environment).over(try ConfigFile.shared.taskEndpoints()).over(defaults)
+    public static func resolved(connection: TaskEndpointNames, in runtime: Runtime) throws(AIQueryError) -> TaskEndpointNames {
+        connection.over(environment).over(try runtime.configFile.taskEndpoints()).over(defaults)
     }
 
     static func parse(_ value: JSONValue?, path: String) throws(AIQueryError) -> TaskEndpointNames {

@@ -1,9 +1,8 @@
 import Glibc
 import Synchronization
 
-/// What this process has spent per endpoint since it loaded the extension (the `ai_usage` table).
+/// What a runtime has spent per endpoint since it was made (the `ai_usage` table: this process since `.load`).
 public final class UsageLedger: Sendable {
-    public static let shared = UsageLedger()
 
     public struct Price: Sendable, Equatable {
         /// US dollars per million input and output tokens.
