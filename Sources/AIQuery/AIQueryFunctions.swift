@@ -19,9 +19,7 @@ enum AIQueryFunctions {
     static func aiQueryRequest(_ state: ConnectionState, _ arguments: [SQLArgument]) throws -> SQLResult {
         let (name, options) = try parseCall(arguments, function: "ai_query_request")
         guard let input = try modelInput(arguments[1]) else { return .null }
-        let runtime = state.runtime
-        let endpoint = try state.endpoints.resolve(name, in: runtime)
-        let plan = try CallPlan(runtime: runtime, endpoint: endpoint, options: options.request, settings: ResolvedSettings(), store: nil)
+        let plan = try state.dryRunPlan(endpoint: name, options: options.request)
         return .json(try plan.dryRun(input).serialized())
     }
 

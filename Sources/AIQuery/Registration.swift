@@ -22,14 +22,17 @@ final class ConnectionState: Sendable {
     func resolve(_ name: String) throws(AIQueryError) -> Endpoint { try endpoints.resolve(name, in: runtime) }
 
     /// Everything a statement decides once: the endpoint and how to call it, from the call's options over this
-    /// connection's settings over the endpoint's definition.
+    /// connection's settings over the endpoint's definition (the runtime's one plan factory).
     func plan(endpoint name: String, options: CallOptions) throws(AIQueryError) -> CallPlan {
-        try allowlist.withLock { $0 }.check(name)
+        try runtime.plan(
+            endpoint: name, endpoints: endpoints, allowlist: allowlist.withLock { $0 }, options: options.request, call: options.settings,
+            connection: settings.withLock { $0 }, door: .sql)
+    }
+
+    /// A plan for a dry run, which never calls (and needs no allowance).
+    func dryRunPlan(endpoint name: String, options: RequestOptions = RequestOptions()) throws(AIQueryError) -> CallPlan {
         let runtime = runtime
-        let endpoint = try endpoints.resolve(name, in: runtime)
-        let settings = ResolvedSettings(call: options.settings, connection: self.settings.withLock { $0 }, endpoint: endpoint.settings)
-        let store = settings.cacheMode == .off ? nil : runtime.store
-        return try CallPlan(runtime: runtime, endpoint: endpoint, options: options.request, settings: settings, store: store)
+        return try runtime.dryRunPlan(try endpoints.resolve(name, in: runtime), options: options, door: .sql)
     }
 }
 

@@ -32,11 +32,9 @@ enum TaskFunctions {
         guard let call = try TaskCall.make(function, Array(arguments.dropFirst())) else { return .null }
         let names = try state.resolvedTaskEndpoints()
         let endpointName = function.usesEmbeddings ? names.embeddings : names.chat
-        let runtime = state.runtime
-        let endpoint = try state.endpoints.resolve(endpointName, in: runtime)
-        let plan = try CallPlan(runtime: runtime, endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(), store: nil)
+        let plan = try state.dryRunPlan(endpoint: endpointName)
         let task = plan.knownTask ?? .chat
-        let input: ModelInput = function.usesEmbeddings ? .text(call.content) : call.request(style: TaskStyle.of(endpoint, task: task))
+        let input: ModelInput = function.usesEmbeddings ? .text(call.content) : call.request(style: TaskStyle.of(plan.endpoint, task: task))
         return .json(JSONValue.object([("endpoint", .string(endpointName)), ("task", .string(task.rawValue)), ("request", try plan.dryRun(input))]).serialized())
     }
 

@@ -9,11 +9,8 @@ struct InvocationHandler: Sendable {
     let state: ServerState
 
     func respond(to request: ServingRequest) async throws(ServingError) -> (Response, CallPlan?) {
-        let endpoint = try state.endpoint(named: request.endpoint)
-        let permit = try admit(request, to: endpoint)
-        var usedTokens = 0
-        defer { permit?.finish(actualTokens: usedTokens) }
-        let plan = try makePlan(endpoint, request)
+        let plan = try state.plan(for: request.endpoint, options: request.options)
+        let endpoint = plan.endpoint
         let task: EndpointTask
         if let known = plan.knownTask {
             task = known
@@ -26,11 +23,14 @@ struct InvocationHandler: Sendable {
             }
         }
         try request.check(task: task)
+        let inputs: [ModelInput] = task == .embeddings ? try request.embeddingInputs().texts.map { .text($0) } : [.json(request.body)]
+        let calls = try prepare(inputs, plan)
+        let permit = try admit(calls, plan: plan)
+        var usedTokens = 0
+        defer { permit?.finish(actualTokens: usedTokens) }
         let body: JSONValue
         switch task {
         case .embeddings:
-            let texts = try request.embeddingInputs().texts
-            let calls = try prepare(texts.map { ModelInput.text($0) }, plan)
             var vectors: [[Float]] = []
             var stored = 0
             for answer in await state.pipeline.answer(calls, plan: plan, shape: { $0 }) {
@@ -44,12 +44,11 @@ struct InvocationHandler: Sendable {
             usedTokens = usage.total
             body = ServingResponse.embeddings(vectors, usage: usage, endpoint: request.endpoint, base64: request.base64Embeddings)
         case .chat, .completions, .custom:
-            let call = try prepare([.json(request.body)], plan)[0]
-            let response = try unwrap(await state.pipeline.answer(call, plan: plan, shape: { $0 }), request)
+            let response = try unwrap(await state.pipeline.answer(calls[0], plan: plan, shape: { $0 }), request)
             usedTokens = response.usage?.total ?? 0
             body =
                 task == .custom
-                ? ServingResponse.custom(response) : ServingResponse.chatOrCompletion(response, task: task, endpoint: request.endpoint, key: call.key)
+                ? ServingResponse.custom(response) : ServingResponse.chatOrCompletion(response, task: task, endpoint: request.endpoint, key: calls[0].key)
             if request.stream, task != .custom { return (Self.eventStream(ServingResponse.events(from: body, task: task)), plan) }
         }
         let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("served-model-name")!: endpoint.model ?? endpoint.name]
@@ -58,23 +57,15 @@ struct InvocationHandler: Sendable {
 
     /// The endpoint's `limit:` applies to callers too: a request over it is answered 429 with Retry-After at once,
     /// as Databricks does, rather than held.
-    private func admit(_ request: ServingRequest, to endpoint: Endpoint) throws(ServingError) -> LimitPermit? {
-        guard let limiter = state.runtime.callerLimiters.limiter(for: endpoint) else { return nil }
-        let estimate = request.body.serialized().utf8.count / 4 + Int(min(request.body["max_tokens"]?.int64Value ?? 0, 1_000_000))
-        switch limiter.tryAcquire(estimatedTokens: estimate) {
+    private func admit(_ calls: [PreparedCall], plan: CallPlan) throws(ServingError) -> LimitPermit? {
+        switch plan.admitCaller(calls) {
         case .success(let permit): return permit
         case .failure(let wait):
             let seconds = Int(min(wait.seconds.rounded(.up), 86_400))
             throw ServingError(
                 .tooManyRequests, "REQUEST_LIMIT_EXCEEDED",
-                "Exceeded the rate limit of endpoint '\(endpoint.name)'; retry after \(max(1, seconds)) s", retryAfter: max(1, seconds))
+                "Exceeded the rate limit of endpoint '\(plan.endpoint.name)'; retry after \(max(1, seconds)) s", retryAfter: max(1, seconds))
         }
-    }
-
-    private func makePlan(_ endpoint: Endpoint, _ request: ServingRequest) throws(ServingError) -> CallPlan {
-        var options = RequestOptions()
-        if endpoint.task == .embeddings { options.modelParameters = (try? request.embeddingInputs().parameters) ?? [] }
-        do { return try state.plan(for: endpoint, options: options) } catch { throw ServingError(error, endpoint: request.endpoint) }
     }
 
     private func prepare(_ inputs: [ModelInput], _ plan: CallPlan) throws(ServingError) -> [PreparedCall] {

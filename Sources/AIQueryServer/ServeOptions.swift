@@ -12,6 +12,11 @@ public struct ServeOptions: Sendable {
     public var maxBodyBytes = 16 << 20
     /// Lifetime of an OAuth token the server issues.
     public var oauthTokenLifetime = 3600.0
+    /// Seconds a request's body may take to arrive, all of it (408 after): a client that announces 1,000 bytes
+    /// and sends 10 must not hold its request open for as long as it likes.
+    public var readTimeout = 30.0
+    /// Seconds a connection may stay silent (between requests, or in the middle of reading one) before it is closed.
+    public var idleTimeout = 60.0
 
     public init(host: String = "127.0.0.1", port: Int = 8080, token: String, clientID: String, clientSecret: String) {
         self.host = host

@@ -14,6 +14,7 @@ final class ServerState: Sendable {
     let redactor: Redactor
     var pipeline: CallPipeline { runtime.pipeline }
     let maxBodyBytes: Int
+    let readTimeout: Double
 
     init(options: ServeOptions, runtime: Runtime) {
         self.runtime = runtime
@@ -21,22 +22,38 @@ final class ServerState: Sendable {
         tokens = AccessTokens(options: options)
         redactor = Redactor(secrets: tokens.secrets)
         maxBodyBytes = options.maxBodyBytes
+        readTimeout = options.readTimeout
     }
 
-    /// Every request ends within this many seconds, all attempts together, unless its endpoint says otherwise.
-    static let requestDeadline = 600.0
+    /// The endpoints this server may call: `AIQUERY_ALLOWED_ENDPOINTS`, as for SQL.
+    let allowlist = EndpointAllowlist.process
 
-    /// The plan for one request: the endpoint's own settings, no connection layer.
-    func plan(for endpoint: Endpoint, options: RequestOptions = RequestOptions()) throws(AIQueryError) -> CallPlan {
-        var settings = endpoint.settings
-        if settings[.deadline] == nil { settings[.deadline] = .seconds(Self.requestDeadline) }
-        return try CallPlan(
-            runtime: runtime, endpoint: endpoint, options: options, settings: ResolvedSettings(endpoint: settings), store: store, readsDetails: true)
-    }
-
-    func endpoint(named name: String) throws(ServingError) -> Endpoint {
-        do { return try endpoints.resolve(name, in: runtime) } catch {
+    /// The plan for one request, from the runtime's plan factory: the endpoint's own settings, the server's
+    /// deadline, no connection layer.
+    func plan(for name: String, options: RequestOptions = RequestOptions()) throws(ServingError) -> CallPlan {
+        do {
+            return try runtime.plan(endpoint: name, endpoints: endpoints, allowlist: allowlist, options: options, door: .serve)
+        } catch {
             throw ServingError(error, endpoint: name)
+        }
+    }
+
+    /// An endpoint callers may see and call.
+    func endpoint(named name: String) throws(ServingError) -> Endpoint {
+        do {
+            try allowlist.check(name)
+            return try endpoints.resolve(name, in: runtime)
+        } catch {
+            throw ServingError(error, endpoint: name)
+        }
+    }
+
+    /// Every endpoint callers may see.
+    func listing() throws(ServingError) -> [Endpoint] {
+        do {
+            return try endpoints.listing(in: runtime).filter { (try? allowlist.check($0.name)) != nil }
+        } catch {
+            throw ServingError(error, endpoint: nil)
         }
     }
 }

@@ -16,7 +16,9 @@ struct ServingRequest: Sendable {
 
     init(route: Route, endpoint pathName: String?, bytes: [UInt8]) throws(ServingError) {
         let parsed: JSONValue
-        do { parsed = try JSONValue.parse(bytes: bytes) } catch {
+        do { parsed = try JSONValue.parse(bytes: bytes, strict: true) } catch {
+            // JSON, but not UTF-8 or with a lone surrogate: a bad value rather than a malformed request.
+            if (try? JSONValue.parse(bytes: bytes)) != nil { throw .invalidParameter("Invalid request: \(error)") }
             throw ServingError(.badRequest, "MALFORMED_REQUEST", "Request body is not valid JSON: \(error)")
         }
         guard case .object = parsed else { throw .badRequest("The request body must be a JSON object, got \(parsed.kindName)") }
@@ -28,6 +30,12 @@ struct ServingRequest: Sendable {
                 throw .invalidParameter("'model' is required: the name of the serving endpoint to query")
             }
             endpoint = model
+        }
+        for key in ["stream", "n"] {
+            guard let value = body[key] else { continue }
+            do throws(RequestParameters.Problem) { try RequestParameters.check(key, value) } catch {
+                throw .invalidParameter("Invalid request: \(error.message)")
+            }
         }
         stream = body["stream"]?.boolValue ?? false
         base64Embeddings = body["encoding_format"]?.stringValue == "base64"
@@ -63,6 +71,13 @@ struct ServingRequest: Sendable {
         if let field, body[field] == nil { throw .badRequest("Missing required field: \(field)") }
     }
 
+    /// What the request adds to each call of an embeddings request (its fields but the inputs); nothing for the
+    /// other tasks, whose whole body is the call's request.
+    var options: RequestOptions {
+        guard body["input"] != nil, body["messages"] == nil, body["prompt"] == nil else { return RequestOptions() }
+        return RequestOptions(modelParameters: body.removing("input").objectValue ?? [])
+    }
+
     /// Embedding inputs, one call each (so each is cached as ai_query would cache it), and the other fields.
     func embeddingInputs() throws(ServingError) -> (texts: [String], parameters: [(String, JSONValue)]) {
         let texts: [String]
@@ -74,6 +89,7 @@ struct ServingRequest: Sendable {
                 return text
             }
             guard !texts.isEmpty else { throw .invalidParameter("'input' must not be empty") }
+            guard texts.count <= 2048 else { throw .invalidParameter("'input' holds \(texts.count) texts; at most 2048 per request") }
         default: throw .invalidParameter("'input' must be a string or a list of strings")
         }
         return (texts, body.removing("input").objectValue ?? [])

@@ -23,6 +23,7 @@ public enum ServingServer {
         let state = ServerState(options: options, runtime: Runtime(sqlite: sqlite, asyncTransport: UpstreamClient(loop: loops.next())))
         let app = Application(
             router: router(state: state, logger: logger),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(options.idleTimeout * 1e9)))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "aiquery"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
@@ -63,9 +64,7 @@ public enum ServingServer {
             try await serve(request, route: .invocations, endpoint: context.parameters.get("name"), state: state, handler: invocations)
         }
         router.get("api/2.0/serving-endpoints") { _, _ in
-            let endpoints: [Endpoint]
-            do throws(AIQueryError) { endpoints = try state.endpoints.listing(in: state.runtime) } catch { throw ServingError(error, endpoint: nil) }
-            return json(.object([("endpoints", .array(endpoints.map(EndpointCatalog.describe)))]))
+            json(.object([("endpoints", .array(try state.listing().map(EndpointCatalog.describe)))]))
         }
         router.get("api/2.0/serving-endpoints/{name}") { _, context in
             json(EndpointCatalog.describe(try state.endpoint(named: context.parameters.get("name") ?? "")))
@@ -96,21 +95,42 @@ public enum ServingServer {
         var name = endpoint ?? ""
         var plan: CallPlan?
         var response: Response
-        do {
-            let bytes: ByteBuffer
-            do { bytes = try await request.body.collect(upTo: state.maxBodyBytes) } catch {
-                throw ServingError(.contentTooLarge, "BAD_REQUEST", "The request body is larger than \(state.maxBodyBytes >> 20) MiB")
-            }
+        do throws(ServingError) {
+            let bytes = try await body(of: request, state: state)
             let parsed = try ServingRequest(route: route, endpoint: endpoint, bytes: Array(buffer: bytes))
             name = parsed.endpoint
-            (response, plan) = try await handler.respond(to: parsed)
-        } catch let error as ServingError {
+            let answered = try await handler.respond(to: parsed)
+            response = answered.0
+            plan = answered.1
+        } catch {
             response = error.response(redactor: state.redactor)
         }
         let overhead = max(0, System.monotonicSeconds() - started - (plan?.tally.upstreamSeconds ?? 0))
         response.headers[HTTPField.Name("x-aiquery-overhead-ms")!] = String((overhead * 1e6).rounded() / 1e3)
         state.metrics.record(endpoint: name, status: Int(response.status.code), overheadSeconds: overhead)
         return response
+    }
+
+    /// The request's body, whole, within the size cap and the read timeout.
+    static func body(of request: Request, state: ServerState) async throws(ServingError) -> ByteBuffer {
+        let limit = state.maxBodyBytes
+        let result = await withTaskGroup(of: Result<ByteBuffer, ServingError>?.self) { group in
+            group.addTask {
+                do { return .success(try await request.body.collect(upTo: limit)) } catch {
+                    return .failure(ServingError(.contentTooLarge, "BAD_REQUEST", "The request body is larger than \(limit >> 20) MiB"))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(state.readTimeout * 1e9))
+                return Task.isCancelled ? nil : .failure(.readTimeout(state.readTimeout))
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                if let next { return next }
+            }
+            return .failure(.readTimeout(state.readTimeout))
+        }
+        return try result.get()
     }
 
     /// `POST /oidc/v1/token`: OAuth client credentials for a short-lived bearer token.

@@ -35,18 +35,29 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one.")
     var port = 8080
 
+    @Option(help: "Seconds a request's body may take to arrive (HTTP 408 after).")
+    var readTimeout = 30.0
+
+    @Option(help: "Seconds a connection may stay silent, between requests or while sending one, before it is closed.")
+    var idleTimeout = 60.0
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535, got \(port)") }
+        for (name, value) in [("--read-timeout", readTimeout), ("--idle-timeout", idleTimeout)] where !(value > 0 && value <= 86_400) {
+            throw ValidationError("\(name) must be a number of seconds greater than 0 and at most 86400, got \(value)")
+        }
     }
 
     func run() async throws {
         var logger = Logger(label: "aiquery.serve")
         logger.logLevel = System.environment("LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
         let token = try ServeToken.resolve()
-        let options = ServeOptions(
+        var options = ServeOptions(
             host: host, port: port, token: token,
             clientID: System.environment("AIQUERY_SERVE_CLIENT_ID") ?? "aiquery",
             clientSecret: System.environment("AIQUERY_SERVE_CLIENT_SECRET") ?? token)
+        options.readTimeout = readTimeout
+        options.idleTimeout = idleTimeout
         try await ServingServer.run(options: options, sqlite: .linked, logger: logger) { url in
             // The first line on standard output, written at once: scripts and tests read the port from it.
             var line = Array((url + "\n").utf8)

@@ -26,7 +26,7 @@ import Testing
         var call = SettingLayer()
         call[.backoff] = .seconds(0.01)
         configure(&call)
-        return try CallPlan(runtime: runtime, endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(call: call), store: store)
+        return try CallPlan(runtime: runtime, endpoint: endpoint, options: RequestOptions(), settings: ResolvedSettings(call: call), store: store, door: .sql)
     }
 
     func text(_ response: ModelResponse) -> String {

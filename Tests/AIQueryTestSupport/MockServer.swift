@@ -77,9 +77,19 @@ public struct HarnessError: Error, CustomStringConvertible {
 
 /// A blocking HTTP/1.0 GET on loopback with plain sockets (URLSession would park the test on Dispatch threads).
 public func httpGet(port: Int, path: String) throws -> Data {
+    let response = try rawExchange(port: port, send: "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw HarnessError("bad HTTP response") }
+    return response[split.upperBound...]
+}
+
+/// Sends `text` on a fresh loopback connection and returns what comes back until the server closes it (or
+/// `waitUpTo` seconds pass without a byte).
+public func rawExchange(port: Int, send text: String, waitUpTo seconds: Int = 60) throws -> Data {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw HarnessError("socket failed") }
     defer { close(fd) }
+    var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -88,8 +98,8 @@ public func httpGet(port: Int, path: String) throws -> Data {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw HarnessError("connect to port \(port) failed") }
-    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
     var response = Data()
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -97,6 +107,5 @@ public func httpGet(port: Int, path: String) throws -> Data {
         if n <= 0 { break }
         response.append(contentsOf: buffer[0..<n])
     }
-    guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw HarnessError("bad HTTP response") }
-    return response[split.upperBound...]
+    return response
 }

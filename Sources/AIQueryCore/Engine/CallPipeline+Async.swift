@@ -23,31 +23,43 @@ extension CallPipeline {
     }
 
     /// Several calls of one request (an embeddings request with a list of inputs): each answered from the cache
-    /// when it can be, the rest fetched together on a worker thread, in batches where the provider takes them.
+    /// when it can be, identical ones asked once, the rest fetched together on a worker thread, in batches where
+    /// the provider takes them (``CallBatches``, as a window does).
     public func answer<Value: Sendable>(
         _ calls: [PreparedCall], plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
     ) async -> [Result<Value, AIQueryError>] {
         let found = calls.map { self.lookup($0, plan: plan) }
-        let missing = calls.indices.filter { found[$0] == nil }
-        if missing.isEmpty {
+        var leaders: [[UInt8]: Int] = [:]
+        var leaderOf: [Int: Int] = [:]
+        var unique: [Int] = []
+        for index in calls.indices where found[index] == nil {
+            if let leader = leaders[calls[index].key] {
+                leaderOf[index] = leader
+            } else {
+                leaders[calls[index].key] = index
+                unique.append(index)
+            }
+        }
+        if unique.isEmpty {
             return calls.indices.map { index in
                 let (result, source) = found[index]!
                 return self.complete(calls[index], with: result, from: source, plan: plan, shape: shape)
             }
         }
-        return await onWorker { control in
+        return await onWorker { [leaderOf, unique] control in
             var fetched: [Int: Result<ModelResponse, AIQueryError>] = [:]
-            let batchable = missing.filter { calls[$0].isBatchable }
-            let batchSize = max(1, plan.batchSize)
-            for start in stride(from: 0, to: batchable.count, by: batchSize) {
-                let group = Array(batchable[start..<min(start + batchSize, batchable.count)])
+            let batchable = unique.filter { calls[$0].isBatchable }
+            for group in CallBatches.split(batchable, of: calls, batchSize: max(1, plan.batchSize)) {
                 for (index, result) in zip(group, self.fetch(group.map { calls[$0] }, plan: plan, control: control)) { fetched[index] = result }
             }
-            for index in missing where !calls[index].isBatchable {
+            for index in unique where !calls[index].isBatchable {
                 fetched[index] = self.fetch([calls[index]], plan: plan, control: control)[0]
             }
             return calls.indices.map { index in
                 if let (result, source) = found[index] { return self.complete(calls[index], with: result, from: source, plan: plan, shape: shape) }
+                if let leader = leaderOf[index] {
+                    return self.complete(calls[index], with: fetched[leader]!, from: .statement, plan: plan, remembering: false, shape: shape)
+                }
                 let result = fetched[index]!
                 if case .success(let response) = result, self.remember(response, for: calls[index], plan: plan, later: true) {
                     plan.store?.finishQueuedWrites()

@@ -45,13 +45,4 @@ extension CallPipeline {
         let json = try? JSONValue.parse(bytes: response.body)
         return json?["error_code"]?.stringValue == "REQUEST_LIMIT_EXCEEDED"
     }
-
-    /// Prompt tokens guessed from the body size (about 4 bytes a token) plus the completion budget, bounded so that
-    /// no `max_tokens` a user writes can overflow the sum.
-    static func estimatedTokens(body: JSONValue, bodyBytes: Int, task: EndpointTask) -> Int {
-        let prompt = bodyBytes / 4 + 1
-        guard task == .chat || task == .completions else { return prompt }
-        let budget = body["max_tokens"]?.int64Value ?? body["max_completion_tokens"]?.int64Value ?? 256
-        return prompt + Int(min(max(budget, 0), Int64(TokenUsage.ceiling)))
-    }
 }

@@ -16,9 +16,11 @@ public final class CallPlan: Sendable {
     public let cacheTTL: Double?
     /// nil when the cache is off for this statement.
     public let store: (any ResponseStore)?
+    /// The front door the plan's calls came in by.
+    public let door: Door
     /// Whether cache hits come with usage, finish reason and the upstream's body (a server replaying answers
     /// exactly); SQL needs the output alone.
-    public let readsDetails: Bool
+    public var readsDetails: Bool { door.readsDetails }
     public let tally: StatementTally
     public let memo = StatementMemo()
     /// Set once a cache write failed (the file locked past the busy timeout, say): the rest of the statement does
@@ -31,12 +33,13 @@ public final class CallPlan: Sendable {
     private let lookedUpTask = Mutex<EndpointTask?>(nil)
     private let knownCredential = Mutex<CallCredential?>(nil)
 
-    public init(
+    /// Made by the runtime's plan factory (``Runtime/plan(endpoint:endpoints:allowlist:options:call:connection:door:)``).
+    init(
         runtime: Runtime, endpoint: Endpoint, options: RequestOptions, settings: ResolvedSettings, store: (any ResponseStore)?,
-        readsDetails: Bool = false
+        door: Door
     ) throws(AIQueryError) {
         self.runtime = runtime
-        self.readsDetails = readsDetails
+        self.door = door
         self.endpoint = endpoint
         provider = endpoint.provider.implementation
         self.options = options
@@ -76,7 +79,7 @@ public final class CallPlan: Sendable {
     /// The body and key of one row's request.
     public func prepare(_ input: ModelInput, control: CallControl) throws(AIQueryError) -> PreparedCall {
         let task = try task(control: control)
-        let body = try provider.body(for: input, task: task, endpoint: endpoint, options: options)
+        let body = try provider.body(for: try Self.checked(input, task: task), task: task, endpoint: endpoint, options: options)
         var batchable = false
         if task == .embeddings, provider.batchesEmbeddings, case .text = input { batchable = true }
         return PreparedCall(input: input, body: body, key: CacheKey.make(endpoint: endpoint, task: task, body: body), isBatchable: batchable)
@@ -85,6 +88,19 @@ public final class CallPlan: Sendable {
     /// The exact body a call would send, with no network call at all (an unknown workspace task is taken as chat).
     public func dryRun(_ input: ModelInput) throws(AIQueryError) -> JSONValue {
         try provider.body(for: input, task: definedTask ?? lookedUpTask.withLock { $0 } ?? .chat, endpoint: endpoint, options: options)
+    }
+
+    /// A JSON request as every door checks it (``RequestParameters``), without `stream` and `stream_options`: the
+    /// pipeline decides how an answer travels, and a streamed answer and a whole one share their cache entry.
+    static func checked(_ input: ModelInput, task: EndpointTask) throws(AIQueryError) -> ModelInput {
+        guard case .json(var json) = input, task != .custom else { return input }
+        do throws(RequestParameters.Problem) {
+            try RequestParameters.check(body: task == .chat && json.arrayValue != nil ? .object([("messages", json)]) : json, task: task)
+        } catch {
+            throw AIQueryError(.invalidArgument, "the request is invalid: \(error.message)")
+        }
+        if json.objectValue != nil { json = json.removing("stream").removing("stream_options") }
+        return .json(json)
     }
 
     func credential() throws(AIQueryError) -> CallCredential {

@@ -20,9 +20,6 @@ public final class CallWindow<Tag, Value> {
     private var batchBytes = 0
     private var leaders: [[UInt8]: Entry] = [:]
 
-    /// Bytes of text per embeddings request, whatever the batch size.
-    public static var maxBatchBytes: Int { 1 << 20 }
-
     /// - Parameters:
     ///   - isInterrupted: polled on the caller's thread while it waits (Ctrl-C); true stops every call.
     ///   - whileWaiting: called on the caller's thread about every 50 ms while it waits (a progress line).
@@ -63,7 +60,7 @@ public final class CallWindow<Tag, Value> {
         if call.isBatchable, batchSize > 1 {
             batch.append(entry)
             batchBytes += call.batchBytes
-            if batch.count >= batchSize || batchBytes >= Self.maxBatchBytes { flushBatch() }
+            if CallBatches.isFull(count: batch.count, bytes: batchBytes, batchSize: batchSize) { flushBatch() }
         } else {
             shared.lock.withLock { shared.queued.append([entry]) }
         }

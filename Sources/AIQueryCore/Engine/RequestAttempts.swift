@@ -23,7 +23,7 @@ struct RequestAttempts {
         url = plan.provider.url(for: plan.endpoint, task: task)
         bytes = Array(body.serialized().utf8)
         policy = plan.settings.retryPolicy
-        estimate = CallPipeline.estimatedTokens(body: body, bodyBytes: bytes.count, task: task)
+        estimate = TokenEstimate.of(body: body, bodyBytes: bytes.count, task: task)
         if let limiter = plan.limiter, let budget = limiter.limits.tokensPerWindow, estimate > budget {
             // It could only ever run alone in an empty window, and would still go over the limit.
             throw AIQueryError(

@@ -11,11 +11,28 @@ extension JSONValue {
         try parse(bytes: Array(text.utf8))
     }
 
-    /// Parses UTF-8 bytes.
-    public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-            var parser = JSONParser(bytes: buffer)
+    /// Parses UTF-8 bytes. Leniently by default (what an upstream sends): bytes that are not UTF-8 and escaped
+    /// lone surrogates become U+FFFD. `strict` refuses both, for what a caller asks (RFC 8259 text is UTF-8, and
+    /// a lone surrogate is no character): a request is refused rather than quietly changed.
+    public static func parse(bytes: [UInt8], strict: Bool = false) throws(JSONParseError) -> JSONValue {
+        if strict, let offset = firstInvalidUTF8(bytes) { throw JSONParseError(offset: offset, message: "the text is not UTF-8") }
+        return try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+            var parser = JSONParser(bytes: buffer, strict: strict)
             return try parser.parseDocument()
+        }
+    }
+}
+
+/// The offset of the first byte that is not part of valid UTF-8, or nil when all of it is.
+private func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+    var iterator = bytes.makeIterator()
+    var parser = Unicode.UTF8.ForwardParser()
+    var offset = 0
+    while true {
+        switch parser.parseScalar(from: &iterator) {
+        case .valid(let encoded): offset += encoded.count
+        case .error: return offset
+        case .emptyInput: return nil
         }
     }
 }
@@ -24,9 +41,13 @@ private struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     var depth = 0
+    let strict: Bool
     static let maxDepth = 512
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, strict: Bool = false) {
+        self.bytes = bytes
+        self.strict = strict
+    }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         let value = try parseValue()
@@ -173,8 +194,11 @@ private struct JSONParser {
                     if (0xDC00..<0xE000).contains(low) {
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else {
+                        if strict { throw fail("a lone surrogate \\u escape (not a character)") }
                         scalar = 0xFFFD
                     }
+                } else if strict, (0xD800..<0xE000).contains(scalar) {
+                    throw fail("a lone surrogate \\u escape (not a character)")
                 }
                 let character = Unicode.Scalar(scalar) ?? "\u{FFFD}"
                 out.append(contentsOf: Array(String(character).utf8))

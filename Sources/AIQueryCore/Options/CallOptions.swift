@@ -143,8 +143,8 @@ public struct CallOptions: Sendable {
         }
     }
 
-    /// Checked like Databricks' AI_FUNCTION_INVALID_MODEL_PARAMETERS: request fields are refused, common numeric
-    /// parameters are type-checked, anything else passes through to the endpoint.
+    /// Checked like Databricks' AI_FUNCTION_INVALID_MODEL_PARAMETERS: request fields are refused, the parameters
+    /// ``RequestParameters`` knows are type- and bound-checked, anything else passes through to the endpoint.
     static func modelParameters(_ json: JSONValue) throws(AIQueryError) -> [(String, JSONValue)] {
         guard case .object(let members) = json else {
             throw AIQueryError("modelParameters must be a JSON object such as '{\"max_tokens\":100,\"temperature\":0.7}', got \(json.kindName)")
@@ -155,21 +155,14 @@ public struct CallOptions: Sendable {
                     "modelParameters: the \"\(key)\" parameter belongs in the request argument, not in modelParameters (AI_FUNCTION_INVALID_MODEL_PARAMETERS.FOUND_RESERVED_PARAMETER_NAME)"
                 )
             }
-            func invalid(_ constraint: String) -> AIQueryError {
-                AIQueryError(
-                    "modelParameters: \"\(key)\" must be \(constraint), got \(value.serialized()) (AI_FUNCTION_INVALID_MODEL_PARAMETERS.INVALID_NUMERIC_PARAMETER)")
+            if key == "stream" || key == "stream_options" {
+                throw AIQueryError(
+                    "modelParameters: \"\(key)\" is not set by hand: ai_query answers whole, and aiquery serve streams when its caller asks (AI_FUNCTION_INVALID_MODEL_PARAMETERS.FOUND_RESERVED_PARAMETER_NAME)")
             }
-            switch key {
-            case "max_tokens", "max_completion_tokens", "n", "top_k":
-                guard let i = value.int64Value, i > 0, i <= 1_000_000_000 else { throw invalid("a positive integer (at most 10^9)") }
-            case "temperature":
-                guard let d = value.doubleValue, d >= 0, d <= 2 else { throw invalid("a number from 0 to 2") }
-            case "top_p":
-                guard let d = value.doubleValue, d >= 0, d <= 1 else { throw invalid("a number from 0 to 1") }
-            case "stop":
-                let ok = value.stringValue != nil || (value.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false)
-                guard ok else { throw invalid("a string or a list of strings") }
-            default: break
+            do throws(RequestParameters.Problem) {
+                try RequestParameters.check(key, value)
+            } catch {
+                throw AIQueryError("modelParameters: \(error.message) (AI_FUNCTION_INVALID_MODEL_PARAMETERS.INVALID_NUMERIC_PARAMETER)")
             }
         }
         return members
