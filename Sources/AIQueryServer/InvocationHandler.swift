@@ -1,6 +1,7 @@
 import AIQueryCore
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// Answers one request to a serving endpoint through the same pipeline `ai_query` uses: the caller's rate limit,
 /// the endpoint's task, one call per answer (one per input for embeddings, so each is cached as ai_query caches
@@ -8,7 +9,8 @@ import Hummingbird
 struct InvocationHandler: Sendable {
     let state: ServerState
 
-    func respond(to request: ServingRequest) async throws(ServingError) -> (Response, CallPlan?) {
+    /// - Parameter connection: the caller's, whose closing ends a stream and its upstream request.
+    func respond(to request: ServingRequest, connection: any Channel) async throws(ServingError) -> (Response, CallPlan?) {
         let plan = try state.plan(for: request.endpoint, options: request.options)
         let endpoint = plan.endpoint
         let task: EndpointTask
@@ -26,6 +28,9 @@ struct InvocationHandler: Sendable {
         let inputs: [ModelInput] = task == .embeddings ? try request.embeddingInputs().texts.map { .text($0) } : [.json(request.body)]
         let calls = try prepare(inputs, plan)
         let permit = try admit(calls, plan: plan)
+        if request.stream, task == .chat || task == .completions {
+            return (try await streamed(calls[0], plan: plan, task: task, request: request, connection: connection, permit: permit), plan)
+        }
         var usedTokens = 0
         defer { permit?.finish(actualTokens: usedTokens) }
         let body: JSONValue
@@ -49,7 +54,6 @@ struct InvocationHandler: Sendable {
             body =
                 task == .custom
                 ? ServingResponse.custom(response) : ServingResponse.chatOrCompletion(response, task: task, endpoint: request.endpoint, key: calls[0].key)
-            if request.stream, task != .custom { return (Self.eventStream(ServingResponse.events(from: body, task: task)), plan) }
         }
         let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("served-model-name")!: endpoint.model ?? endpoint.name]
         return (Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.serialized()))), plan)
@@ -83,9 +87,77 @@ struct InvocationHandler: Sendable {
         }
     }
 
-    static func eventStream(_ events: [String]) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody(contentsOf: events.map { ByteBuffer(string: $0) }))
+    /// A streamed answer: the status waits for the first piece of text, so a request that fails before it (an
+    /// unknown endpoint, the upstream down after every retry) gets its own status and error as a whole request
+    /// does; from then on each piece goes out as it comes, and a failure is an error event. A caller that hangs
+    /// up cancels the upstream request.
+    private func streamed(
+        _ call: PreparedCall, plan: CallPlan, task: EndpointTask, request: ServingRequest, connection: any Channel, permit: LimitPermit?
+    ) async throws(ServingError) -> Response {
+        enum Event: Sendable {
+            case piece(String)
+            case end(Result<ModelResponse, AIQueryError>)
+        }
+        let (events, sink) = AsyncStream<Event>.makeStream()
+        let (opening, opened) = AsyncStream<AIQueryError?>.makeStream()
+        let pipeline = state.pipeline
+        let producer = Task {
+            let begun = SharedFlag()
+            let result = await pipeline.stream(call, plan: plan) { piece in
+                if !begun.isSet {
+                    begun.set()
+                    opened.yield(nil)
+                }
+                sink.yield(.piece(piece))
+            }
+            permit?.finish(actualTokens: (try? result.get())?.usage?.total ?? 0)
+            if !begun.isSet, case .failure(let error) = result { opened.yield(error) }
+            opened.finish()
+            sink.yield(.end(result))
+            sink.finish()
+        }
+        // Between two pieces nothing else tells the server that the caller has gone: its connection closing ends
+        // the upstream request (and its permit and usage are settled as for any cancelled call).
+        connection.closeFuture.whenComplete { _ in producer.cancel() }
+        let failure: AIQueryError?? = await withTaskCancellationHandler {
+            var first: AIQueryError?? = .none
+            for await value in opening {
+                first = .some(value)
+                break
+            }
+            return first
+        } onCancel: {
+            producer.cancel()
+        }
+        if case .some(.some(let error)) = failure { throw ServingError(error, endpoint: request.endpoint) }
+        let chunks = StreamChunks(task: task, endpoint: request.endpoint, key: call.key)
+        let redactor = state.redactor
+        let endpoint = request.endpoint
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream", .cacheControl: "no-cache",
+            HTTPField.Name("served-model-name")!: plan.endpoint.model ?? plan.endpoint.name,
+        ]
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                do {
+                    var first = true
+                    for await event in events {
+                        switch event {
+                        case .piece(let text):
+                            try await writer.write(chunks.delta(text, first: first))
+                            first = false
+                        case .end(.success(let response)):
+                            try await writer.write(chunks.end(response))
+                        case .end(.failure(let error)):
+                            try await writer.write(chunks.failure(ServingError(error, endpoint: endpoint), redactor: redactor))
+                        }
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    producer.cancel()
+                    throw error
+                }
+            })
     }
 }

@@ -12,9 +12,11 @@ final class ServerMetrics: Sendable {
 
     private let state = Mutex(State())
 
-    func record(endpoint: String, status: Int, overheadSeconds: Double) {
+    /// - Parameter overheadSeconds: nil for a stream, whose time is the upstream's as much as the server's.
+    func record(endpoint: String, status: Int, overheadSeconds: Double?) {
         state.withLock { state in
             state.requests["\(Self.label(endpoint))\u{0}\(status)", default: 0] += 1
+            guard let overheadSeconds else { return }
             state.overhead.record(overheadSeconds)
             state.overheadSum += overheadSeconds
         }

@@ -62,36 +62,5 @@ enum ServingResponse {
         ])
     }
 
-    /// Server-Sent Events for a whole answer: a chunk per choice with its text, a last chunk with the finish reason
-    /// and usage, then `data: [DONE]` (what MLflow's predict_stream and the OpenAI client read).
-    static func events(from answer: JSONValue, task: EndpointTask) -> [String] {
-        let chunkObject = task == .completions ? "text_completion.chunk" : "chat.completion.chunk"
-        let head: [(String, JSONValue)] = [
-            ("id", answer["id"] ?? .string("chatcmpl-aiquery")), ("object", .string(chunkObject)),
-            ("created", answer["created"] ?? .integer(Int64(time(nil)))), ("model", answer["model"] ?? .null),
-        ]
-        var events: [String] = []
-        var finishes: [JSONValue] = []
-        for (position, choice) in (answer["choices"]?.arrayValue ?? []).enumerated() {
-            let index = choice["index"] ?? .integer(Int64(position))
-            let delta: JSONValue =
-                task == .completions
-                ? .object([("index", index), ("text", choice["text"] ?? .string("")), ("finish_reason", .null)])
-                : .object([
-                    ("index", index),
-                    ("delta", .object([("role", .string("assistant")), ("content", choice["message"]?["content"] ?? .string(""))])),
-                    ("finish_reason", .null),
-                ])
-            events.append(JSONValue.object(head + [("choices", .array([delta]))]).serialized())
-            let finish = choice["finish_reason"] ?? .string("stop")
-            finishes.append(
-                task == .completions
-                    ? .object([("index", index), ("text", .string("")), ("finish_reason", finish)])
-                    : .object([("index", index), ("delta", .object([])), ("finish_reason", finish)]))
-        }
-        events.append(JSONValue.object(head + [("choices", .array(finishes)), ("usage", answer["usage"] ?? .null)]).serialized())
-        return events.map { "data: \($0)\n\n" } + ["data: [DONE]\n\n"]
-    }
-
     static func hex(_ bytes: [UInt8]) -> String { System.hex(bytes) }
 }

@@ -84,7 +84,7 @@ final class UpstreamClient: AsyncHTTPTransport {
         }
         exchange.channel = channel
         let target = exchange.target
-        handler.expect(maxBodyBytes: maxBodyBytes) { result, keepAlive, answered in
+        handler.expect(maxBodyBytes: maxBodyBytes, onBodyPart: exchange.request.onBodyPart) { result, keepAlive, answered in
             exchange.channel = nil
             if case .failure(let error) = result, error.kind == .connectionClosed, reused, !answered, !exchange.isDone {
                 // A kept-alive connection the upstream had closed while idle: the request never reached it.

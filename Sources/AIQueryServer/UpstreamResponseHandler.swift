@@ -15,10 +15,12 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     private var limit = 0
     private var head: HTTPResponseHead?
     private var body: [UInt8] = []
+    private var onBodyPart: (@Sendable ([UInt8]) -> Void)?
 
-    /// The next response read goes to `completion`.
-    func expect(maxBodyBytes: Int, completion: @escaping Completion) {
+    /// The next response read goes to `completion`; the parts of a 2xx body also to `onBodyPart` as they come.
+    func expect(maxBodyBytes: Int, onBodyPart: (@Sendable ([UInt8]) -> Void)?, completion: @escaping Completion) {
         self.completion = completion
+        self.onBodyPart = onBodyPart
         limit = maxBodyBytes
         head = nil
         body = []
@@ -37,6 +39,7 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
                 return
             }
             body.append(contentsOf: buffer.readableBytesView)
+            if let onBodyPart, let head, (200..<300).contains(head.status.code) { onBodyPart(Array(buffer.readableBytesView)) }
         case .end:
             guard let head else { return }
             let headers = head.headers.map { ($0.name, $0.value) }
@@ -70,6 +73,7 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     private func finish(_ result: Result<HTTPResponse, HTTPError>, keepAlive: Bool) {
         guard let completion else { return }
         self.completion = nil
+        onBodyPart = nil
         let answered = head != nil
         head = nil
         body = []

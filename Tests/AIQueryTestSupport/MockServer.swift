@@ -37,6 +37,15 @@ public final class MockServer: @unchecked Sendable {
         while process.isRunning { usleep(2_000) }
     }
 
+    /// Lets a stream held by `[[hold_after:K:NAME]]` go on.
+    public func release(_ name: String) throws { _ = try httpGet(port: port, path: "/_release/\(name)") }
+
+    /// Model requests in flight right now.
+    public func inFlight() throws -> Int {
+        let data = try httpGet(port: port, path: "/_stats")
+        return ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["in_flight"] as? Int) ?? -1
+    }
+
     /// Every request the server received, as JSON objects.
     public func requests() throws -> [[String: Any]] {
         let data = try httpGet(port: port, path: "/_requests")

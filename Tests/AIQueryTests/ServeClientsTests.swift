@@ -61,6 +61,19 @@ struct ServeClientsTests {
         #expect(results.count == 19, "\(results.keys.sorted())")
     }
 
+    /// `stream=True` with the OpenAI client, LangChain's `.stream()` and MLflow's `predict_stream` get the answer a
+    /// word at a time (one upstream request: the second and third are replays from the cache, streamed too).
+    @Test func clientsGetStreamsPieceByPiece() throws {
+        let server = try base.serve()
+        let results = try run(server, credentials: ["DATABRICKS_TOKEN=\(ServeTests.token)"], cases: ["stream/openai", "stream/langchain", "stream/mlflow"])
+        for name in ["openai", "langchain", "mlflow"] {
+            let pieces = results["stream/" + name]?.answer as? [String] ?? []
+            #expect(pieces.count >= 8, "stream/\(name): \(pieces)")
+            #expect(pieces.joined() == "echo: Tell me a story in seven short words please", "stream/\(name): \(pieces)")
+        }
+        #expect(try base.upstreamCalls() == 1)
+    }
+
     /// A client id and secret, no token: the SDK discovers the OIDC endpoints, gets a token from the server and
     /// queries with it.
     @Test func oauthMachineToMachine() throws {

@@ -175,7 +175,8 @@ struct ServeTests {
         let events = stream.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }
         #expect(events.last == "data: [DONE]")
         #expect(events.dropLast().allSatisfy { $0.hasPrefix("data: {") })
-        #expect(stream.body.contains(#""delta":{"role":"assistant","content":"echo: stream me"}"#))
+        #expect(stream.body.contains(#""delta":{"role":"assistant","content":"echo: "}"#), "a word per event, the first saying who speaks")
+        #expect(EventStreamReader.text(of: EventStreamReader.events(in: stream.body)) == "echo: stream me")
     }
 
     /// SIGTERM lets the request in flight finish before the server exits.

@@ -6,6 +6,10 @@ Databricks workspace (/api/2.0/serving-endpoints, /serving-endpoints/.../
 invocations, /oidc/v1/token) wire formats. Replies echo the prompt; markers
 such as [[status:503]], [[sleep:2]] or [[echo_headers:400]] inside the prompt inject faults, and
 [[barrier:NAME:N]] holds a request until N requests carrying it are in flight together.
+A request with "stream": true is answered as Server-Sent Events, one word of the reply per event (OpenAI
+chunks, or Anthropic's message events on /v1/messages); [[token_ms:N]] waits N ms before each word and
+[[stream_cut:K]] drops the connection after K words, [[stream_chars]] sends a character per event, and
+[[hold_after:K:NAME]] stops after K words until GET /_release/NAME (at most 60 s).
 
 Usage: python3 mock_llm_server.py [--port 0] [--host 127.0.0.1] [--latency-ms N] [--max-batch N]
 Prints "PORT <n>" as the first stdout line once it is listening.
@@ -88,6 +92,7 @@ class State:
     fail_counts = {}     # [[fail_first:K:N]] marker string -> times seen
     issued_tokens = set()
     barriers = {}        # [[barrier:NAME:N]] -> threading.Barrier
+    holds = {}           # [[hold_after:K:NAME]] -> threading.Event set by GET /_release/NAME
     token_counter = 0
     # GET /_stats: model requests only (not control routes, token or endpoint-description calls)
     model_requests = 0
@@ -257,8 +262,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"ok": True})
         if method == "GET" and path == "/_stats":
             with STATE.lock:
-                return self.send(200, {"requests": STATE.model_requests,
+                return self.send(200, {"requests": STATE.model_requests, "in_flight": STATE.in_flight,
                                        "max_concurrent": STATE.max_concurrent, "inputs": STATE.inputs})
+        m = re.fullmatch(r"/_release/([\w-]+)", path)
+        if m:  # lets a stream held by [[hold_after:K:NAME]] go on
+            self.held(m.group(1)).set()
+            return self.send(200, {"released": m.group(1)})
         if method == "GET" and path == "/_health":
             return self.send(200, {"ok": True})
         self.error("databricks", 404, f"No route for {method} {path}", "ENDPOINT_NOT_FOUND")
@@ -354,6 +363,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.faults(prompt, "anthropic", "anthropic"):
             return
         reply = self.reply_text(prompt)
+        if body.get("stream") is True:
+            return self.stream_anthropic(body, prompt, reply)
         self.send(200, {"id": "msg_mock", "type": "message", "role": "assistant",
                         "model": body.get("model"), "content": [{"type": "text", "text": reply}],
                         "stop_reason": "end_turn",
@@ -414,10 +425,102 @@ class Handler(BaseHTTPRequestHandler):
         m = re.search(r"\[\[big_header:(\d+)\]\]", prompt)  # one response header of N bytes
         if m:
             headers = [("X-Padding", "x" * int(m.group(1)))]
+        if body.get("stream") is True:
+            options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
+            usage = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+            return self.stream_openai(kind, head, model, prompt, reply, usage if options.get("include_usage") is True or flavor == "databricks" else None)
         n = body.get("n") if isinstance(body.get("n"), int) and 1 <= body.get("n") <= 8 else 1
         choices = [dict(choice, index=i) for i in range(n)]
         self.send(200, dict(head, created=CREATED, model=model, choices=choices,
                             usage={"prompt_tokens": p, "completion_tokens": c * n, "total_tokens": p + c * n}), headers=headers)
+
+    # ---------- streamed answers ----------
+    def start_events(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+
+    def event(self, data, name=None):
+        text = (f"event: {name}\n" if name else "") + "data: " + (data if isinstance(data, str) else json.dumps(data)) + "\n\n"
+        raw = text.encode("utf-8")
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            with STATE.lock:  # GET /_requests shows that the client went away mid-stream
+                self.record["aborted"] = True
+            raise
+
+    @staticmethod
+    def held(name):
+        with STATE.lock:
+            return STATE.holds.setdefault(name, threading.Event())
+
+    def words_of(self, prompt, reply):
+        """The reply's words (each with the space after it), paced by [[token_ms:N]]; None once [[stream_cut:K]]
+        has dropped the connection."""
+        m = re.search(r"\[\[token_ms:(\d+)\]\]", prompt)
+        pause = int(m.group(1)) / 1000.0 if m else 0.0
+        m = re.search(r"\[\[stream_cut:(\d+)\]\]", prompt)
+        cut = int(m.group(1)) if m else None
+        m = re.search(r"\[\[hold_after:(\d+):([\w-]+)\]\]", prompt)
+        hold = (int(m.group(1)), m.group(2)) if m else None
+        pieces = list(reply) if "[[stream_chars]]" in prompt else re.findall(r"\s*\S+\s*", reply) or [reply]
+        for count, word in enumerate(pieces):
+            if cut is not None and count == cut:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if hold is not None and count == hold[0]:
+                self.held(hold[1]).wait(60)
+            if pause:
+                time.sleep(pause)
+            yield word
+
+    def stream_openai(self, kind, head, model, prompt, reply, usage):
+        chunk = dict(head, object="text_completion" if kind == "completions" else "chat.completion.chunk",
+                     created=CREATED, model=model)
+        self.start_events()
+        for position, word in enumerate(self.words_of(prompt, reply)):
+            if kind == "completions":
+                choice = {"index": 0, "text": word, "finish_reason": None}
+            else:
+                delta = {"role": "assistant", "content": word} if position == 0 else {"content": word}
+                choice = {"index": 0, "delta": delta, "finish_reason": None}
+            self.event(dict(chunk, choices=[choice]))
+        if self.close_connection:
+            return
+        last = {"index": 0, "text": "", "finish_reason": "stop"} if kind == "completions" else \
+            {"index": 0, "delta": {}, "finish_reason": "stop"}
+        self.event(dict(chunk, choices=[last]))
+        if usage is not None:
+            self.record["usage"] = usage
+            self.event(dict(chunk, choices=[], usage=usage))
+        self.event("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def stream_anthropic(self, body, prompt, reply):
+        self.start_events()
+        usage = {"input_tokens": words(prompt), "output_tokens": words(reply)}
+        self.event({"type": "message_start", "message": {
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": body.get("model"), "content": [],
+            "stop_reason": None, "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}}, "message_start")
+        self.event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                   "content_block_start")
+        self.event({"type": "ping"}, "ping")
+        for word in self.words_of(prompt, reply):
+            self.event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word}},
+                       "content_block_delta")
+        if self.close_connection:
+            return
+        self.event({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        self.event({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": usage["output_tokens"]}}, "message_delta")
+        self.event({"type": "message_stop"}, "message_stop")
+        self.record["usage"] = usage
+        self.wfile.write(b"0\r\n\r\n")
 
     @staticmethod
     def reply_text(prompt):

@@ -20,9 +20,10 @@ QUESTION = {"role": "user", "content": "What is a mixture of experts model?"}
 only = set(sys.argv[1:])
 
 
-def case(name):
+def case(name, asked_only=False):
+    """A snippet to run, and print the result of; `asked_only` ones run when named on the command line."""
     def run(function):
-        if only and name not in only:
+        if (only or asked_only) and name not in only:
             return function
         try:
             answer = function()
@@ -181,3 +182,30 @@ def _():
     response = WorkspaceClient().serving_endpoints.query(
         name=CHAT, messages=[ChatMessage(role=ChatMessageRole.USER, content="Hello over OAuth")])
     return response.choices[0].message.content
+
+
+# ---- streams, piece by piece (run when asked for): what each client hands its caller as the answer comes ----
+STORY = "Tell me a story in seven short words please"
+
+
+@case("stream/openai", asked_only=True)
+def _():
+    from openai import OpenAI
+    client = OpenAI(api_key=TOKEN, base_url=HOST + "/serving-endpoints")
+    stream = client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": STORY}], stream=True)
+    return [chunk.choices[0].delta.content for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
+
+
+@case("stream/langchain", asked_only=True)
+def _():
+    from databricks_langchain import ChatDatabricks
+    return [piece.content for piece in ChatDatabricks(endpoint=CHAT).stream(STORY) if piece.content]
+
+
+@case("stream/mlflow", asked_only=True)
+def _():
+    from mlflow.deployments import get_deploy_client
+    client = get_deploy_client("databricks")
+    chunks = client.predict_stream(endpoint=CHAT, inputs={"messages": [{"role": "user", "content": STORY}]})
+    return [chunk["choices"][0]["delta"]["content"] for chunk in chunks
+            if chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content")]

@@ -23,9 +23,10 @@ extension CallPipeline {
     }
 
     func send(
-        _ body: JSONValue, plan: CallPlan, control: CallControl, over transport: any AsyncHTTPTransport
+        _ body: JSONValue, plan: CallPlan, control: CallControl, over transport: any AsyncHTTPTransport,
+        onDelta: (@Sendable (String) -> Void)? = nil
     ) async throws(AIQueryError) -> Exchange {
-        var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control))
+        var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control), onDelta: onDelta)
         while true {
             try attempts.begin(control: control)
             let secret = try await secret(of: attempts.credential, plan: plan)

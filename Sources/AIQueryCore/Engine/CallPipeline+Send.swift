@@ -21,8 +21,11 @@ extension CallPipeline {
         }
     }
 
-    func send(_ body: JSONValue, plan: CallPlan, control: CallControl) throws(AIQueryError) -> Exchange {
-        var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control))
+    /// - Parameter onDelta: set to stream the answer: it gets the text as it comes (``RequestAttempts``).
+    func send(
+        _ body: JSONValue, plan: CallPlan, control: CallControl, onDelta: (@Sendable (String) -> Void)? = nil
+    ) throws(AIQueryError) -> Exchange {
+        var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control), onDelta: onDelta)
         while true {
             try attempts.begin(control: control)
             let secret = try attempts.credential.secret(runtime: plan.runtime, isCancelled: control.isCancelled)

@@ -8,20 +8,28 @@ struct RequestAttempts {
     /// Tokens the limiter debits for the request before its usage is known.
     let estimate: Int
     let credential: CallCredential
+    let task: EndpointTask
     private let policy: RetryPolicy
     private let started = System.monotonicSeconds()
     private(set) var attempt = 0
+    /// For a streamed answer: its wire format and where its text goes as it comes.
+    private let streaming: (format: StreamFormat, onDelta: @Sendable (String) -> Void)?
+    /// The stream of the attempt under way.
+    private var streamed: StreamedAnswer?
 
     enum Next {
         case answer(CallPipeline.Exchange)
         case retry(after: Double)
     }
 
-    init(_ body: JSONValue, plan: CallPlan, task: EndpointTask) throws(AIQueryError) {
+    /// - Parameter onDelta: set to stream the answer (the provider must have a ``Provider/streamFormat``).
+    init(_ body: JSONValue, plan: CallPlan, task: EndpointTask, onDelta: (@Sendable (String) -> Void)? = nil) throws(AIQueryError) {
         self.plan = plan
+        self.task = task
         credential = try plan.credential()
         url = plan.provider.url(for: plan.endpoint, task: task)
-        bytes = Array(body.serialized().utf8)
+        streaming = onDelta.flatMap { onDelta in plan.provider.streamFormat.map { ($0, onDelta) } }
+        bytes = Array((streaming?.format.streamingBody(body) ?? body).serialized().utf8)
         policy = plan.settings.retryPolicy
         estimate = TokenEstimate.of(body: body, bodyBytes: bytes.count, task: task)
         if let limiter = plan.limiter, let budget = limiter.limits.tokensPerWindow, estimate > budget {
@@ -39,10 +47,17 @@ struct RequestAttempts {
         try plan.tally.beginCall(isRetry: attempt > 1)
     }
 
-    /// The attempt's request, carrying `secret` in the provider's auth header.
-    func request(secret: String?) -> HTTPRequest {
+    /// The attempt's request, carrying `secret` in the provider's auth header; a streamed one reads its answer as
+    /// it comes.
+    mutating func request(secret: String?) -> HTTPRequest {
         var request = HTTPRequest(url: url, body: bytes, timeout: plan.settings.timeout)
-        request.headers = plan.provider.headers(for: plan.endpoint, secret: secret) + [("Content-Type", "application/json"), ("Accept", "application/json")]
+        let accept = streaming == nil ? "application/json" : "text/event-stream"
+        request.headers = plan.provider.headers(for: plan.endpoint, secret: secret) + [("Content-Type", "application/json"), ("Accept", accept)]
+        if let (format, onDelta) = streaming {
+            let stream = StreamedAnswer(format: format, task: task, redactor: credential.redactor(sending: secret), onDelta: onDelta)
+            streamed = stream
+            request.onBodyPart = { stream.feed($0) }
+        }
         return request
     }
 
@@ -55,24 +70,38 @@ struct RequestAttempts {
         let redactor = credential.redactor(sending: secret)
         let seconds = System.monotonicSeconds() - sent
         plan.tally.addUpstreamSeconds(seconds)
-        let response: HTTPResponse
+        var response: HTTPResponse
         switch outcome {
         case .failure(let error):
             permit?.finish(actualTokens: nil)
             plan.runtime.ledger.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: nil)
             if error.kind == .cancelled { throw CallControl.cancelledError }
             let wait = policy.backoff(attempt: attempt)
-            if RetryPolicy.isRetryable(error), attempt <= policy.maxRetries, fits(wait) { return retry(after: wait) }
+            // Once the caller has the first words of an answer, another attempt would tell it a different story.
+            let begun = streamed?.hasDelivered == true
+            if !begun, RetryPolicy.isRetryable(error), attempt <= policy.maxRetries, fits(wait) { return retry(after: wait) }
             throw UpstreamError.transport(error, endpoint: endpoint, url: url, attempts: attempt)
         case .success(let value):
             response = value
         }
         let success = (200..<300).contains(response.status)
-        let json = success ? try? JSONValue.parse(bytes: response.body) : nil
+        var json: JSONValue?
+        var streamFailure: AIQueryError?
+        if success, let streamed {
+            // The events add up to the body a whole answer has: that is what is read, counted and cached.
+            do throws(AIQueryError) {
+                json = try streamed.assembled(endpoint: endpoint)
+                if let json { response.body = Array(json.serialized().utf8) }
+            } catch {
+                streamFailure = error
+            }
+        }
+        if success, json == nil, streamFailure == nil { json = try? JSONValue.parse(bytes: response.body) }
         let usage = json.flatMap(TokenUsage.init)
         permit?.finish(actualTokens: usage?.total)
         plan.runtime.ledger.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: usage)
         if let usage { plan.tally.addTokens(usage) }
+        if let streamFailure { throw streamFailure }
         if success { return .answer(CallPipeline.Exchange(response: response, url: url, parsed: json, usage: usage, redactor: redactor)) }
         guard RetryPolicy.isRetryable(status: response.status, response: response), attempt <= policy.maxRetries else {
             throw UpstreamError.status(response, endpoint: endpoint, url: url, attempts: attempt, redactor: redactor)

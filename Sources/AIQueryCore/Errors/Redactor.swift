@@ -34,6 +34,27 @@ public struct Redactor: Sendable {
         return result
     }
 
+    /// How many bytes at the end of `text` could be the start of a secret: a streamed answer holds them back until
+    /// the next piece shows whether a secret follows (and is redacted whole) or not.
+    public func heldBack(_ text: String) -> Int { heldBack(Array(text.utf8)) }
+
+    public func heldBack(_ bytes: [UInt8]) -> Int {
+        guard !secrets.isEmpty else { return 0 }
+        var held = 0
+        for secret in secrets {
+            let needle = Array(secret.utf8)
+            var length = min(needle.count - 1, bytes.count)
+            while length > held {
+                if bytes[(bytes.count - length)...].elementsEqual(needle[..<length]) {
+                    held = length
+                    break
+                }
+                length -= 1
+            }
+        }
+        return held
+    }
+
     /// An answer with the secrets taken out of its text (an upstream that echoes the request back).
     public func redact(_ output: ModelOutput) -> ModelOutput {
         guard !secrets.isEmpty else { return output }

@@ -34,7 +34,7 @@ public final class HTTPTransport: Sendable {
             }
         }
         curl_easy_reset(handle)
-        let sink = ResponseSink(limit: maxBodyBytes, isCancelled: isCancelled)
+        let sink = ResponseSink(limit: maxBodyBytes, isCancelled: isCancelled, onBodyPart: request.onBodyPart)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
@@ -140,13 +140,17 @@ private let curlGlobalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_DEFAUL
 private final class ResponseSink {
     let limit: Int
     let isCancelled: (@Sendable () -> Bool)?
+    let onBodyPart: (@Sendable ([UInt8]) -> Void)?
     var body: [UInt8] = []
     var headers: [(String, String)] = []
+    /// The status of the response being read, from its status line.
+    var status = 0
     var overflowed = false
 
-    init(limit: Int, isCancelled: (@Sendable () -> Bool)?) {
+    init(limit: Int, isCancelled: (@Sendable () -> Bool)?, onBodyPart: (@Sendable ([UInt8]) -> Void)?) {
         self.limit = limit
         self.isCancelled = isCancelled
+        self.onBodyPart = onBodyPart
     }
 }
 
@@ -159,7 +163,9 @@ private let curlWriteBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, In
         sink.overflowed = true
         return 0
     }
+    let start = sink.body.count
     data.withMemoryRebound(to: UInt8.self, capacity: length) { sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
+    if let onBodyPart = sink.onBodyPart, (200..<300).contains(sink.status) { onBodyPart(Array(sink.body[start...])) }
     return length
 }
 
@@ -173,6 +179,7 @@ private let curlWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, 
     }
     if line.hasPrefix("HTTP/") {
         sink.headers.removeAll()  // a new response (after 100-continue or a redirect) starts over
+        sink.status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     } else if let colon = line.firstIndex(of: ":") {
         let name = String(line[..<colon])
         let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")

@@ -7,6 +7,9 @@ public struct HTTPRequest: Sendable {
     /// Whole-request deadline in seconds (connect + send + wait + receive).
     public var timeout: Double
     public var connectTimeout: Double
+    /// Gets the body of a 2xx response part by part as it arrives (a streamed answer), on the transport's thread;
+    /// the response still carries the whole body at the end.
+    public var onBodyPart: (@Sendable ([UInt8]) -> Void)?
 
     public init(
         method: String = "POST", url: String, headers: [(String, String)] = [], body: [UInt8] = [],

@@ -37,6 +37,8 @@ struct AnthropicProvider: Provider {
         return body
     }
 
+    var streamFormat: StreamFormat? { .anthropic }
+
     func url(for endpoint: Endpoint, task: EndpointTask) -> String {
         endpoint.url.hasSuffix("/v1") ? "\(endpoint.url)/messages" : "\(endpoint.url)/v1/messages"
     }

@@ -17,6 +17,9 @@ struct DatabricksProvider: Provider {
         try OpenAIWireFormat.response(from: json, endpoint: endpoint, task: task)
     }
 
+    /// Databricks endpoints stream OpenAI chunks; not every one takes `stream_options`, so usage is not asked for.
+    var streamFormat: StreamFormat? { .openAI(includeUsage: false) }
+
     var batchesEmbeddings: Bool { true }
 
     func embeddings(from json: JSONValue, count: Int, endpoint: Endpoint) throws(AIQueryError) -> [[Float]] {

@@ -32,6 +32,9 @@ struct OpenAIProvider: Provider {
         try OpenAIWireFormat.response(from: json, endpoint: endpoint, task: task)
     }
 
+    /// OpenAI-compatible servers report a streamed answer's usage when asked (`stream_options`).
+    var streamFormat: StreamFormat? { .openAI(includeUsage: true) }
+
     var batchesEmbeddings: Bool { true }
 
     func embeddings(from json: JSONValue, count: Int, endpoint: Endpoint) throws(AIQueryError) -> [[Float]] {

@@ -16,11 +16,14 @@ public protocol Provider: Sendable {
     func embeddings(from json: JSONValue, count: Int, endpoint: Endpoint) throws(AIQueryError) -> [[Float]]
     /// A model run inside this process instead of over HTTP; nil for HTTP providers.
     var inProcess: (any InProcessModel)? { get }
+    /// How chat and completions answers stream from this provider; nil when they do not.
+    var streamFormat: StreamFormat? { get }
 }
 
 extension Provider {
     public var batchesEmbeddings: Bool { false }
     public var inProcess: (any InProcessModel)? { nil }
+    public var streamFormat: StreamFormat? { nil }
 
     public func embeddings(from json: JSONValue, count: Int, endpoint: Endpoint) throws(AIQueryError) -> [[Float]] {
         throw AIQueryError(.internalError, "endpoint '\(endpoint.name)' cannot batch embeddings")
