@@ -36,6 +36,8 @@ final class QueryRows: RowStream {
     private let requests: Requests
     private let window: CallWindow<Row, SQLResult>
     private let windowLimit: Int
+    /// Rows are read ahead only while the window holds less than this in requests and answers (one row always).
+    static let windowBytes = 32 << 20
     private let progress: ProgressLine?
     private let control: CallControl
     private var statement: OpaquePointer?
@@ -160,7 +162,7 @@ final class QueryRows: RowStream {
 
     /// Reads rows until the window is full or the query ends.
     private func fill() throws(AIQueryError) {
-        while let statement, window.count < windowLimit {
+        while let statement, window.count < windowLimit, window.count == 0 || window.heldBytes < Self.windowBytes {
             let rc = aiq_step(statement)
             if rc == Int32(AIQ_DONE) {
                 aiq_finalize(statement)

@@ -148,4 +148,19 @@ struct PipelineTests {
         let deep = try shell.error(endpoint() + "SELECT ai_query('llm', 'x', 'returnType', replace(printf('%.*c', 100000, 'x'), 'x', 'ARRAY<') || 'INT');")
         #expect(deep.hasPrefix("ai_query: returnType 'ARRAY<ARRAY<") && deep.hasSuffix("': nests more than 64 types deep"))
     }
+
+    /// ai_query_rows reads rows ahead by bytes as well as by count: 300 requests of 1 MB each are never all in
+    /// memory at once (the window stops at 32 MiB; by count alone it took all 300 before its first answer, 318 MB; 60 MB now).
+    @Test func theWindowIsBoundedInBytes() throws {
+        let rows = "SELECT value, ''[[reply:ok]]'' || printf(''%.*c'', 1000000, ''x'') FROM generate_series(1, 300)"
+        let lines = try shell.query(
+            endpoint() + """
+                SELECT ai_config('cache', 'off');
+                SELECT count(*), sum(response = 'ok') FROM ai_query_rows('llm', '\(rows)', '{"concurrency":2}');
+                .system grep VmHWM /proc/$PPID/status
+                """)
+        #expect(lines.contains("300|300"), "\(lines)")
+        let peak = lines.last.flatMap { Int($0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") } ?? 0
+        #expect(peak > 0 && peak < 160_000, "peak RSS \(peak) kB: the window held far more than its 32 MiB")
+    }
 }

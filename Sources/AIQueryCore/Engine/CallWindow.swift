@@ -19,6 +19,8 @@ public final class CallWindow<Tag, Value> {
     private var batch: [Entry] = []
     private var batchBytes = 0
     private var leaders: [[UInt8]: Entry] = [:]
+    /// Bytes of the requests added and not yet taken.
+    private var requestBytes = 0
 
     /// - Parameters:
     ///   - isInterrupted: polled on the caller's thread while it waits (Ctrl-C); true stops every call.
@@ -42,14 +44,23 @@ public final class CallWindow<Tag, Value> {
     /// Calls added and not yet taken.
     public var count: Int { entries.count }
 
+    /// About how many bytes the calls added and not yet taken hold, requests and answers: a caller reading rows
+    /// ahead stops at a bound, however large each row is.
+    public var heldBytes: Int { requestBytes + shared.lock.withLock { shared.answerBytes } }
+
     /// Adds a call; nil (a NULL request) is answered nil, without a call.
     public func add(_ call: PreparedCall?, tag: Tag) {
         let entry = Entry(call: call, tag: tag)
         entries.append(entry)
         guard let call else { return }
+        entry.requestBytes = call.heldBytes
+        requestBytes += entry.requestBytes
         if let (found, source) = pipeline.lookup(call, plan: plan) {
-            entry.result = found
-            entry.source = source
+            shared.lock.withLock {
+                entry.result = found
+                entry.source = source
+                shared.count(entry)
+            }
             return
         }
         if let leader = leaders[call.key] {
@@ -80,7 +91,11 @@ public final class CallWindow<Tag, Value> {
         let tag = entry.tag
         guard let call = entry.call else { return (tag, nil) }
         try waitFor(entry.leader ?? entry)
-        let (result, source) = shared.lock.withLock { (entry.leader ?? entry).outcome }
+        requestBytes -= entry.requestBytes
+        let (result, source) = shared.lock.withLock {
+            shared.answerBytes -= entry.answerBytes
+            return (entry.leader ?? entry).outcome
+        }
         if entry.leader == nil, leaders[call.key] === entry { leaders[call.key] = nil }
         let answer = pipeline.complete(call, with: result, from: entry.leader == nil ? source : .statement, plan: plan, shape: shape)
         if case .failure(let error) = answer, error.isCancellation { throw error }
@@ -121,6 +136,7 @@ public final class CallWindow<Tag, Value> {
                         for (entry, result) in zip(entries, results) {
                             entry.result = result
                             entry.source = .upstream
+                            shared.count(entry)
                         }
                         shared.lock.broadcast()
                     }
@@ -158,6 +174,9 @@ public final class CallWindow<Tag, Value> {
         var source = AnswerSource.upstream
         /// An identical call earlier in the window: this one takes its answer.
         var leader: Entry?
+        var requestBytes = 0
+        /// What its answer holds, counted in ``Shared/answerBytes`` until it is taken.
+        var answerBytes = 0
 
         init(call: PreparedCall?, tag: Tag) {
             self.call = call
@@ -177,6 +196,14 @@ public final class CallWindow<Tag, Value> {
         var queued = FIFOQueue<[Entry]>()
         /// Workers taking requests from `queued`.
         var running = 0
+        /// Bytes of the answers not yet taken.
+        var answerBytes = 0
+
+        /// Counts an answer just set; called under `lock`.
+        func count(_ entry: Entry) {
+            entry.answerBytes = (try? entry.result?.get())?.heldBytes ?? 0
+            answerBytes += entry.answerBytes
+        }
 
         /// The next request for a worker, or nil, and then that worker stops.
         func takeQueued() -> [Entry]? {

@@ -12,6 +12,27 @@ public struct PreparedCall: Sendable {
         if case .text(let text) = input { return text.utf8.count }
         return 0
     }
+
+    /// About what the call holds in memory while it waits: its request body, whose text dominates.
+    var heldBytes: Int {
+        switch input {
+        case .text(let text): return text.utf8.count + 64
+        case .json: return body.serialized().utf8.count
+        }
+    }
+}
+
+extension ModelResponse {
+    /// About what an answer holds in memory: its output and the upstream's body, when kept.
+    var heldBytes: Int {
+        let output: Int
+        switch self.output {
+        case .text(let text): output = text.utf8.count
+        case .embedding(let vector): output = vector.count * 4
+        case .json: output = raw?.count ?? 256
+        }
+        return output + (raw?.count ?? 0) + 64
+    }
 }
 
 /// Where an answer came from: what `ai_usage` counts as a cache hit is any answer that made no call.
