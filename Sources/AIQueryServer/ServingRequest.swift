@@ -38,6 +38,9 @@ struct ServingRequest: Sendable {
             }
         }
         stream = body["stream"]?.boolValue ?? false
+        if stream, let n = body["n"]?.int64Value, n > 1 {
+            throw .invalidParameter("Invalid request: a stream carries one answer; \"n\" of \(n) needs a request without \"stream\"")
+        }
         base64Embeddings = body["encoding_format"]?.stringValue == "base64"
         for key in ["model", "stream", "encoding_format", "stream_options"] { body = body.removing(key) }
         // The SDK's `extra_params` are passed through to the provider at the top level.

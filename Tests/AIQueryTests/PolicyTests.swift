@@ -31,6 +31,7 @@ import Testing
         (#"{"messages":[{"role":"user","content":"hi"}],"temperature":"hot"}"#, "\"temperature\" must be a number from 0 to 2"),
         (#"{"messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#, "\"stream\" must be true or false"),
         (#"{"messages":[{"role":"user","content":"hi"}],"n":1000}"#, "\"n\" must be an integer from 1 to 128"),
+        (#"{"messages":[{"role":"user","content":"hi"}],"n":2,"stream":true}"#, "a stream carries one answer"),
         (#"{"messages":[{"role":"user"}]}"#, "\"messages[0].content\" must be text or a list of content parts"),
         (#"{"messages":[{"role":"robot","content":"hi"}]}"#, "\"messages[0].role\" must be one of"),
         (#"{"messages":[]}"#, "\"messages\" must be a non-empty list"),

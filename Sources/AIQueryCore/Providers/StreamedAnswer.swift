@@ -162,7 +162,7 @@ final class StreamedAnswer: Sendable {
                 state.usageIn = usage.input
                 state.usageOut = usage.output
             }
-            if let choice = json["choices"]?[0] {
+            if let choice = json["choices"]?[0], (choice["index"]?.int64Value ?? 0) == 0 {
                 piece = task == .completions ? choice["text"]?.stringValue : choice["delta"]?["content"]?.stringValue
                 if let finish = choice["finish_reason"]?.stringValue { state.finishReason = finish }
             }
