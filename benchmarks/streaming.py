@@ -54,7 +54,7 @@ def ms(seconds):
     return f"{seconds * 1000:.1f} ms"
 
 
-slow = "one two three four five six seven [[token_ms:120]]"  # with "echo: ", 8 words, each 120 ms after the last
+slow = "[[token_ms:120]][[reply:one two three four five six seven eight]]"  # 8 words, each 120 ms after the last
 for name, run in (("upstream directly", direct), ("through aiquery serve", gateway)):
     first, total, words = run(f"{uuid.uuid4().hex[:6]} {slow}")
     print(f"8 words 120 ms apart, {name}: first word at {ms(first)} of {ms(total)} ({first / total:.2f} of the whole;"
