@@ -8,6 +8,8 @@ final class ServerMetrics: Sendable {
         var requests: [String: Int] = [:]
         var overhead = LatencyHistogram()
         var overheadSum = 0.0
+        var firstWord = LatencyHistogram()
+        var firstWordSum = 0.0
     }
 
     private let state = Mutex(State())
@@ -19,6 +21,14 @@ final class ServerMetrics: Sendable {
             guard let overheadSeconds else { return }
             state.overhead.record(overheadSeconds)
             state.overheadSum += overheadSeconds
+        }
+    }
+
+    /// A stream's time to its first word (its status line goes out with it).
+    func recordFirstWord(seconds: Double) {
+        state.withLock { state in
+            state.firstWord.record(seconds)
+            state.firstWordSum += seconds
         }
     }
 
@@ -38,6 +48,13 @@ final class ServerMetrics: Sendable {
         }
         lines.append("aiquery_overhead_seconds_sum \(snapshot.overheadSum)")
         lines.append("aiquery_overhead_seconds_count \(snapshot.overhead.count)")
+        lines.append("# HELP aiquery_stream_first_word_seconds Time from a streamed request to its first word.")
+        lines.append("# TYPE aiquery_stream_first_word_seconds summary")
+        for quantile in [0.5, 0.99] {
+            if let value = snapshot.firstWord.quantile(quantile) { lines.append("aiquery_stream_first_word_seconds{quantile=\"\(quantile)\"} \(value)") }
+        }
+        lines.append("aiquery_stream_first_word_seconds_sum \(snapshot.firstWordSum)")
+        lines.append("aiquery_stream_first_word_seconds_count \(snapshot.firstWord.count)")
         let counters: [(String, String, (UsageCounts) -> Int)] = [
             ("aiquery_rows_total", "Calls answered, by endpoint.", { $0.rows }),
             ("aiquery_cache_hits_total", "Calls answered without asking the endpoint.", { $0.cacheHits }),

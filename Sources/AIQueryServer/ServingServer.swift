@@ -111,6 +111,7 @@ public enum ServingServer {
             // the time to the first token, not what the server added.
             response.headers[HTTPField.Name("x-aiquery-ttft-ms")!] = String((elapsed * 1e6).rounded() / 1e3)
             state.metrics.record(endpoint: name, status: Int(response.status.code), overheadSeconds: nil)
+            state.metrics.recordFirstWord(seconds: elapsed)
             return response
         }
         let overhead = max(0, elapsed - (plan?.tally.upstreamSeconds ?? 0))

@@ -68,6 +68,9 @@ import Testing
         #expect(EventStreamReader.text(of: EventStreamReader.events(in: first.body)) == "echo: cache me if you can")
         #expect(EventStreamReader.text(of: replayed) == "echo: cache me if you can")
         #expect(replayed.count >= 6, "\(replayed)")
+        #expect(first.headers["x-aiquery-ttft-ms"] != nil && first.headers["x-aiquery-overhead-ms"] == nil)
+        let metrics = try curl(["-H", "Authorization: Bearer \(base.token)", server.baseURL + "/metrics"], in: base.shell.home)
+        #expect(metrics.body.contains("aiquery_stream_first_word_seconds_count 2"), "\(metrics.body)")
         let whole = try base.post(server, path, body.replacingOccurrences(of: #""stream":true,"#, with: ""))
         let message = ((whole.json["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
         #expect(message == "echo: cache me if you can", "\(whole.body)")
