@@ -37,8 +37,8 @@ public enum ServingServer {
         await state.pipeline.onWorker { _ in state.store?.finishQueuedWrites() }
     }
 
-    static func router(state: ServerState, logger: Logger) -> Router<ServingContext> {
-        let router = Router(context: ServingContext.self)
+    static func router(state: ServerState, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
         router.middlewares.add(AccessMiddleware(state: state, logger: logger))
         let invocations = InvocationHandler(state: state)
         // One pattern per depth, dispatched here: an endpoint may be named "chat" or "completions".
@@ -49,19 +49,19 @@ public enum ServingServer {
             case "embeddings": route = .embeddings
             default: throw ServingError(.notFound, "ENDPOINT_NOT_FOUND", "No API found for 'POST \(request.uri.path)'")
             }
-            return try await serve(request, context, route: route, endpoint: nil, state: state, handler: invocations)
+            return try await serve(request, route: route, endpoint: nil, state: state, handler: invocations)
         }
         router.post("serving-endpoints/{name}/{action}") { request, context in
             let first = context.parameters.get("name") ?? ""
             switch context.parameters.get("action") {
-            case "invocations": return try await serve(request, context, route: .invocations, endpoint: first, state: state, handler: invocations)
+            case "invocations": return try await serve(request, route: .invocations, endpoint: first, state: state, handler: invocations)
             case "completions" where first == "chat":
-                return try await serve(request, context, route: .chatCompletions, endpoint: nil, state: state, handler: invocations)
+                return try await serve(request, route: .chatCompletions, endpoint: nil, state: state, handler: invocations)
             default: throw ServingError(.notFound, "ENDPOINT_NOT_FOUND", "No API found for 'POST \(request.uri.path)'")
             }
         }
         router.post("serving-endpoints/{name}/served-models/{model}/invocations") { request, context in
-            try await serve(request, context, route: .invocations, endpoint: context.parameters.get("name"), state: state, handler: invocations)
+            try await serve(request, route: .invocations, endpoint: context.parameters.get("name"), state: state, handler: invocations)
         }
         router.get("api/2.0/serving-endpoints") { _, _ in
             json(.object([("endpoints", .array(try state.listing().map(EndpointCatalog.describe)))]))
@@ -89,7 +89,7 @@ public enum ServingServer {
     }
 
     static func serve(
-        _ request: Request, _ context: ServingContext, route: ServingRequest.Route, endpoint: String?, state: ServerState, handler: InvocationHandler
+        _ request: Request, route: ServingRequest.Route, endpoint: String?, state: ServerState, handler: InvocationHandler
     ) async throws -> Response {
         let started = System.monotonicSeconds()
         var name = endpoint ?? ""
@@ -99,7 +99,7 @@ public enum ServingServer {
             let bytes = try await body(of: request, state: state)
             let parsed = try ServingRequest(route: route, endpoint: endpoint, bytes: Array(buffer: bytes))
             name = parsed.endpoint
-            let answered = try await handler.respond(to: parsed, connection: context.connection)
+            let answered = try await handler.respond(to: parsed)
             response = answered.0
             plan = answered.1
         } catch {
@@ -178,7 +178,7 @@ public enum ServingServer {
 /// No token, no answer (except for the discovery and token routes, which clients call before they have one);
 /// every request is logged by method, path, status and time, never with its headers or body.
 struct AccessMiddleware: RouterMiddleware {
-    typealias Context = ServingContext
+    typealias Context = BasicRequestContext
     let state: ServerState
     let logger: Logger
     static let open: Set<String> = ["/.well-known/databricks-config", "/oidc/.well-known/oauth-authorization-server", "/oidc/v1/token", "/health"]
