@@ -78,15 +78,23 @@ final class StreamedAnswer: Sendable {
         for piece in pieces { onDelta(piece) }
     }
 
-    /// The body of the whole answer in the provider's own shape, what the pipeline reads like any answer; nil when
-    /// the upstream answered whole JSON instead (the body is then read as it is). Throws what the stream reported.
+    /// The body has ended: what is left of the text goes to `onDelta` (a last event with no blank line after it,
+    /// text held back as a possible secret's start), and the body of the whole answer comes back in the provider's
+    /// own shape, what the pipeline reads like any answer; nil when the upstream answered whole JSON instead (the
+    /// body is then read as it is). Throws what the stream reported.
     func assembled(endpoint: Endpoint) throws(AIQueryError) -> JSONValue? {
+        var pieces: [String] = []
         let state = state.withLock { state in
-            // A last event with no blank line after it still counts.
-            if !state.line.isEmpty { _ = Self.takeLine(&state, format: format, task: task, redactor: redactor) }
-            _ = Self.takeLine(&state, format: format, task: task, redactor: redactor)
+            guard state.isJSON == false else { return state }
+            if !state.line.isEmpty {
+                _ = Self.takeLine(&state, format: format, task: task, redactor: redactor)
+                state.line.removeAll()
+            }
+            if let piece = Self.takeLine(&state, format: format, task: task, redactor: redactor) { pieces.append(piece) }
+            if let piece = Self.flush(&state, redactor: redactor, all: true) { pieces.append(piece) }
             return state
         }
+        for piece in pieces { onDelta(piece) }
         if state.isJSON != false { return nil }
         if let error = state.error {
             throw AIQueryError(.invalidResponse, "endpoint '\(endpoint.name)' reported an error in its streamed answer: \(redactor.redact(error).truncatedForMessage(300))")
