@@ -26,10 +26,21 @@ import Testing
         let call = try plan.prepare(.text("red green blue [[hold_after:2:core]]"), control: CallControl())
         let pieces = Mutex<[String]>([])
         let pipeline = runtime.pipeline
-        let streaming = Task { await pipeline.stream(call, plan: plan) { piece in pieces.withLock { $0.append(piece) } } }
-        let deadline = Date().addingTimeInterval(60)
-        while pieces.withLock({ $0.count }) < 2, Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
-        #expect(pieces.withLock { $0 } == ["echo: ", "red "])
+        // Waited for as they come, with no clock: on a busy machine this task may get its turn late, and the
+        // upstream's hold (up to 300 s) is what bounds the wait.
+        let (arrivals, arrived) = AsyncStream<String>.makeStream()
+        let streaming = Task {
+            await pipeline.stream(call, plan: plan) { piece in
+                pieces.withLock { $0.append(piece) }
+                arrived.yield(piece)
+            }
+        }
+        var first: [String] = []
+        for await piece in arrivals {
+            first.append(piece)
+            if first.count == 2 { break }
+        }
+        #expect(first == ["echo: ", "red "])
         #expect(try server.inFlight() == 1, "the upstream is still writing")
         try server.release("core")
         let answer = try await streaming.value.get()
@@ -74,6 +85,18 @@ import Testing
         let failing = StreamedAnswer(format: .openAI(includeUsage: true), task: .chat, redactor: Redactor(secrets: [])) { _ in }
         failing.feed(Array("data: {\"error\":{\"message\":\"overloaded\"}}\n\n".utf8))
         #expect(throws: AIQueryError.self) { try failing.assembled(endpoint: endpoint) }
+
+        // A body that ends without [DONE] or a blank line: its last piece, and text held back as a possible
+        // secret's start, still reach the caller, as they reach the whole answer.
+        let cut = Mutex<[String]>([])
+        let unterminated = StreamedAnswer(format: .openAI(includeUsage: false), task: .chat, redactor: Redactor(secrets: ["sk-abcdef"])) { piece in
+            cut.withLock { $0.append(piece) }
+        }
+        unterminated.feed(Array("data: {\"choices\":[{\"delta\":{\"content\":\"one sk-ab\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\" two\"}}]}".utf8))
+        #expect(cut.withLock { $0 } == ["one "])
+        let ended = try #require(try unterminated.assembled(endpoint: endpoint))
+        #expect(cut.withLock { $0.joined() } == "one sk-ab two")
+        #expect(ended["choices"]?[0]?["message"]?["content"]?.stringValue == "one sk-ab two")
 
         let whole2 = StreamedAnswer(format: .anthropic, task: .chat, redactor: Redactor(secrets: [])) { _ in Issue.record("no pieces from JSON") }
         whole2.feed(Array(#"{"content":[{"type":"text","text":"hi"}]}"#.utf8))

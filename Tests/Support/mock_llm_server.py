@@ -9,7 +9,8 @@ such as [[status:503]], [[sleep:2]] or [[echo_headers:400]] inside the prompt in
 A request with "stream": true is answered as Server-Sent Events, one word of the reply per event (OpenAI
 chunks, or Anthropic's message events on /v1/messages); [[token_ms:N]] waits N ms before each word and
 [[stream_cut:K]] drops the connection after K words, [[stream_chars]] sends a character per event, and
-[[hold_after:K:NAME]] stops after K words until GET /_release/NAME (at most 60 s).
+[[hold_after:K:NAME]] stops after K words until GET /_release/NAME (at most 300 s: a test on a busy machine may
+get its turn late).
 
 Usage: python3 mock_llm_server.py [--port 0] [--host 127.0.0.1] [--latency-ms N] [--max-batch N]
 Prints "PORT <n>" as the first stdout line once it is listening.
@@ -474,7 +475,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(2)
                 return
             if hold is not None and count == hold[0]:
-                self.held(hold[1]).wait(60)
+                self.held(hold[1]).wait(300)
             if pause:
                 time.sleep(pause)
             yield word
