@@ -6,17 +6,22 @@ extension CallPipeline {
     /// One call. An answer from the statement or the cache comes back at once (a local read, no network: not worth
     /// a thread hop); a call that must ask the endpoint goes over ``asyncTransport`` when it can carry it, without
     /// leaving the caller's thread, else to a worker thread.
+    /// - Parameter onDelta: set to stream the answer from an endpoint that can (``stream(_:plan:onDelta:)``).
     public func answer<Value: Sendable>(
-        _ call: PreparedCall, plan: CallPlan, shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
+        _ call: PreparedCall, plan: CallPlan, onDelta: (@Sendable (String) -> Void)? = nil,
+        shape: @escaping @Sendable (ModelResponse) throws(AIQueryError) -> Value
     ) async -> Result<Value, AIQueryError> {
         if let (found, source) = lookup(call, plan: plan) { return complete(call, with: found, from: source, plan: plan, shape: shape) }
         if let transport = asyncTransport(for: plan) {
-            let result = await fetchOne(call, plan: plan, over: transport)
+            let result = await fetchOne(call, plan: plan, over: transport, onDelta: onDelta)
             if case .success(let response) = result, remember(response, for: call, plan: plan, later: true) { await drainQueuedAnswers(plan) }
             return complete(call, with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
         }
         return await onWorker { control in
-            let result = self.fetch([call], plan: plan, control: control)[0]
+            let result =
+                onDelta == nil
+                ? self.fetch([call], plan: plan, control: control)[0]
+                : Result { () throws(AIQueryError) in try self.fetchOne(call, plan: plan, control: control, onDelta: onDelta) }
             if case .success(let response) = result, self.remember(response, for: call, plan: plan, later: true) { plan.store?.finishQueuedWrites() }
             return self.complete(call, with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
         }

@@ -11,11 +11,13 @@ extension CallPipeline {
         return transport
     }
 
-    func fetchOne(_ call: PreparedCall, plan: CallPlan, over transport: any AsyncHTTPTransport) async -> Result<ModelResponse, AIQueryError> {
+    func fetchOne(
+        _ call: PreparedCall, plan: CallPlan, over transport: any AsyncHTTPTransport, onDelta: (@Sendable (String) -> Void)? = nil
+    ) async -> Result<ModelResponse, AIQueryError> {
         let control = CallControl(isCancelled: { Task.isCancelled })
         do throws(AIQueryError) {
             let task = try plan.task(control: control)
-            let exchange = try await send(call.body, plan: plan, control: control, over: transport)
+            let exchange = try await send(call.body, plan: plan, control: control, over: transport, onDelta: onDelta)
             return .success(try response(from: exchange, plan: plan, task: task))
         } catch {
             return .failure(error)

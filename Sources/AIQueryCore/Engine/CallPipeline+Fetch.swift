@@ -20,9 +20,11 @@ extension CallPipeline {
         }
     }
 
-    func fetchOne(_ call: PreparedCall, plan: CallPlan, control: CallControl) throws(AIQueryError) -> ModelResponse {
+    func fetchOne(
+        _ call: PreparedCall, plan: CallPlan, control: CallControl, onDelta: (@Sendable (String) -> Void)? = nil
+    ) throws(AIQueryError) -> ModelResponse {
         let task = try plan.task(control: control)
-        return try response(from: try send(call.body, plan: plan, control: control), plan: plan, task: task)
+        return try response(from: try send(call.body, plan: plan, control: control, onDelta: onDelta), plan: plan, task: task)
     }
 
     /// The answer in an exchange, with nothing of the attempt's secrets in it.

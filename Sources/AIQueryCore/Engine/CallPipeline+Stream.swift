@@ -9,41 +9,19 @@ extension CallPipeline {
     public func stream(
         _ call: PreparedCall, plan: CallPlan, onDelta: @escaping @Sendable (String) -> Void
     ) async -> Result<ModelResponse, AIQueryError> {
-        if let (found, source) = lookup(call, plan: plan) {
-            let result = complete(call, with: found, from: source, plan: plan, shape: { $0 })
-            if case .success(let response) = result { Self.replay(response, to: onDelta) }
-            return result
-        }
-        guard let task = plan.knownTask, task == .chat || task == .completions, plan.provider.inProcess == nil, plan.provider.streamFormat != nil else {
-            let result = await answer(call, plan: plan, shape: { $0 })
-            if case .success(let response) = result { Self.replay(response, to: onDelta) }
-            return result
-        }
+        let streams =
+            plan.provider.inProcess == nil && plan.provider.streamFormat != nil
+            && (plan.knownTask == .chat || plan.knownTask == .completions)
         let handedOn = SharedFlag()
         let forward: @Sendable (String) -> Void = { piece in
             handedOn.set()
             onDelta(piece)
         }
-        let result: Result<ModelResponse, AIQueryError>
-        if let transport = asyncTransport(for: plan) {
-            let control = CallControl(isCancelled: { Task.isCancelled })
-            do throws(AIQueryError) {
-                let exchange = try await send(call.body, plan: plan, control: control, over: transport, onDelta: forward)
-                result = .success(try response(from: exchange, plan: plan, task: task))
-            } catch {
-                result = .failure(error)
-            }
-        } else {
-            result = await onWorker { control in
-                Result { () throws(AIQueryError) in
-                    try self.response(from: try self.send(call.body, plan: plan, control: control, onDelta: forward), plan: plan, task: task)
-                }
-            }
-        }
-        // An upstream that answered whole JSON to a request for a stream: its text is one piece.
+        let result = await answer(call, plan: plan, onDelta: streams ? forward : nil, shape: { $0 })
+        // A cache hit, an endpoint that cannot stream, an upstream that answered whole JSON anyway: its text,
+        // a word per piece.
         if case .success(let response) = result, !handedOn.isSet { Self.replay(response, to: onDelta) }
-        if case .success(let response) = result, remember(response, for: call, plan: plan, later: true) { await drainQueuedAnswers(plan) }
-        return complete(call, with: result, from: .upstream, plan: plan, remembering: false, shape: { $0 })
+        return result
     }
 
     /// A whole answer's text as a stream: a word (with the space before it) per piece, at most 256 pieces.
