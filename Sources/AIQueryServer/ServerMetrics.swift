@@ -41,20 +41,12 @@ final class ServerMetrics: Sendable {
             guard let (endpoint, status) = key.splitOnce("\u{0}") else { continue }
             lines.append("aiquery_requests_total{endpoint=\"\(endpoint)\",status=\"\(status)\"} \(count)")
         }
-        lines.append("# HELP aiquery_overhead_seconds Time the server adds to a request, upstream waits excluded.")
-        lines.append("# TYPE aiquery_overhead_seconds summary")
-        for quantile in [0.5, 0.99] {
-            if let value = snapshot.overhead.quantile(quantile) { lines.append("aiquery_overhead_seconds{quantile=\"\(quantile)\"} \(value)") }
-        }
-        lines.append("aiquery_overhead_seconds_sum \(snapshot.overheadSum)")
-        lines.append("aiquery_overhead_seconds_count \(snapshot.overhead.count)")
-        lines.append("# HELP aiquery_stream_first_word_seconds Time from a streamed request to its first word.")
-        lines.append("# TYPE aiquery_stream_first_word_seconds summary")
-        for quantile in [0.5, 0.99] {
-            if let value = snapshot.firstWord.quantile(quantile) { lines.append("aiquery_stream_first_word_seconds{quantile=\"\(quantile)\"} \(value)") }
-        }
-        lines.append("aiquery_stream_first_word_seconds_sum \(snapshot.firstWordSum)")
-        lines.append("aiquery_stream_first_word_seconds_count \(snapshot.firstWord.count)")
+        Self.summary(
+            "aiquery_overhead_seconds", "Time the server adds to a request, upstream waits excluded.", snapshot.overhead,
+            sum: snapshot.overheadSum, into: &lines)
+        Self.summary(
+            "aiquery_stream_first_word_seconds", "Time from a streamed request to its first word.", snapshot.firstWord,
+            sum: snapshot.firstWordSum, into: &lines)
         let counters: [(String, String, (UsageCounts) -> Int)] = [
             ("aiquery_rows_total", "Calls answered, by endpoint.", { $0.rows }),
             ("aiquery_cache_hits_total", "Calls answered without asking the endpoint.", { $0.cacheHits }),
@@ -78,6 +70,17 @@ final class ServerMetrics: Sendable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One server-wide latency as a Prometheus summary: p50, p99, sum and count.
+    private static func summary(_ name: String, _ help: String, _ histogram: LatencyHistogram, sum: Double, into lines: inout [String]) {
+        lines.append("# HELP \(name) \(help)")
+        lines.append("# TYPE \(name) summary")
+        for quantile in [0.5, 0.99] {
+            if let value = histogram.quantile(quantile) { lines.append("\(name){quantile=\"\(quantile)\"} \(value)") }
+        }
+        lines.append("\(name)_sum \(sum)")
+        lines.append("\(name)_count \(histogram.count)")
     }
 
     /// A label value: quotes, backslashes and newlines escaped as Prometheus wants.
