@@ -36,6 +36,12 @@ public enum CacheKey {
     /// sorted keys (so parameter order doesn't matter). Never the API key. The first 128 bits are kept: a
     /// smaller index, and an accidental collision stays out of reach (birthday bound 2⁶⁴ entries).
     public static func make(endpoint: Endpoint, task: EndpointTask, body: JSONValue) -> [UInt8] {
+        keyAndBodyBytes(endpoint: endpoint, task: task, body: body).key
+    }
+
+    /// The key, and the size of the body as it was serialized for it: what a call holds in memory, had without
+    /// serializing the body again.
+    static func keyAndBodyBytes(endpoint: Endpoint, task: EndpointTask, body: JSONValue) -> (key: [UInt8], bodyBytes: Int) {
         var material: [UInt8] = []
         material.reserveCapacity(256)
         for part in [
@@ -44,7 +50,8 @@ public enum CacheKey {
             material.append(contentsOf: part.utf8)
             material.append(0x0A)
         }
+        let head = material.count
         body.write(into: &material, sortedKeys: true)
-        return Array(SHA256.hash(material).prefix(16))
+        return (Array(SHA256.hash(material).prefix(16)), material.count - head)
     }
 }

@@ -82,7 +82,8 @@ public final class CallPlan: Sendable {
         let body = try provider.body(for: try Self.checked(input, task: task), task: task, endpoint: endpoint, options: options)
         var batchable = false
         if task == .embeddings, provider.batchesEmbeddings, case .text = input { batchable = true }
-        return PreparedCall(input: input, body: body, key: CacheKey.make(endpoint: endpoint, task: task, body: body), isBatchable: batchable)
+        let (key, bodyBytes) = CacheKey.keyAndBodyBytes(endpoint: endpoint, task: task, body: body)
+        return PreparedCall(input: input, body: body, key: key, isBatchable: batchable, bodyBytes: bodyBytes)
     }
 
     /// The exact body a call would send, with no network call at all (an unknown workspace task is taken as chat).

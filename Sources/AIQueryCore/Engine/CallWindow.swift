@@ -53,7 +53,7 @@ public final class CallWindow<Tag, Value> {
         let entry = Entry(call: call, tag: tag)
         entries.append(entry)
         guard let call else { return }
-        entry.requestBytes = call.heldBytes
+        entry.requestBytes = call.bodyBytes
         requestBytes += entry.requestBytes
         if let (found, source) = pipeline.lookup(call, plan: plan) {
             shared.lock.withLock {

@@ -6,32 +6,13 @@ public struct PreparedCall: Sendable {
     public let key: [UInt8]
     /// An embeddings text that may share a request with others of its plan.
     public let isBatchable: Bool
+    /// The body's size, serialized: about what the call holds in memory while it waits.
+    let bodyBytes: Int
 
     /// Bytes of text this call adds to a batched request.
     var batchBytes: Int {
         if case .text(let text) = input { return text.utf8.count }
         return 0
-    }
-
-    /// About what the call holds in memory while it waits: its request body, whose text dominates.
-    var heldBytes: Int {
-        switch input {
-        case .text(let text): return text.utf8.count + 64
-        case .json: return body.serialized().utf8.count
-        }
-    }
-}
-
-extension ModelResponse {
-    /// About what an answer holds in memory: its output and the upstream's body, when kept.
-    var heldBytes: Int {
-        let output: Int
-        switch self.output {
-        case .text(let text): output = text.utf8.count
-        case .embedding(let vector): output = vector.count * 4
-        case .json: output = raw?.count ?? 256
-        }
-        return output + (raw?.count ?? 0) + 64
     }
 }
 

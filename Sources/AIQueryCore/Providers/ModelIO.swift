@@ -73,3 +73,16 @@ public struct RequestOptions: Sendable {
         self.responseFormat = responseFormat
     }
 }
+
+extension ModelResponse {
+    /// About what an answer holds in memory: its output and the upstream's body, when kept.
+    var heldBytes: Int {
+        let output: Int
+        switch self.output {
+        case .text(let text): output = text.utf8.count
+        case .embedding(let vector): output = vector.count * 4
+        case .json: output = raw?.count ?? 256
+        }
+        return output + (raw?.count ?? 0) + 64
+    }
+}
