@@ -154,7 +154,7 @@ final class QueryRows: RowStream {
 
     func close() {
         window.cancel()
-        plan.tally.flushRows()
+        plan.finishStatement()
         if let statement { aiq_finalize(statement) }
         statement = nil
         progress?.finish()

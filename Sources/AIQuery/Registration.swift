@@ -126,7 +126,7 @@ func registerFunctions(_ db: OpaquePointer?, _ errorMessage: UnsafeMutablePointe
     for table in streamTables {
         let box = retainedPointer(Bound(table, state))
         let rc = aiq_create_stream_table(
-            db, table.name, table.schema, table.firstArgument, table.argumentCount, table.directOnly ? 1 : 0, box, releaseBox)
+            db, table.name, table.schema, table.firstArgument, table.argumentCount, table.directOnly ? 1 : 0, table.rangeColumn, box, releaseBox)
         guard rc == Int32(AIQ_OK) else { return registrationFailed(table.name, rc, errorMessage) }
     }
     return Int32(AIQ_OK)

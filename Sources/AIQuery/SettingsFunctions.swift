@@ -30,6 +30,7 @@ enum SettingsFunctions {
         case .seconds(let seconds)?: return .double(seconds)
         case .count(let count)?: return .integer(Int64(count))
         case .choice(let text)?: return .text(text)
+        case .json(let text)?: return .json(text)
         case nil: return .null
         }
     }

@@ -20,7 +20,7 @@ final class StatementState {
     }
 
     deinit {
-        plan.tally.flushRows()
+        plan.finishStatement()
         progress?.finish()
     }
 

@@ -11,6 +11,9 @@ struct SQLStreamTable: Sendable {
     /// Whether views, triggers and schema are kept from it: anything that calls a model is; a read-only listing
     /// is not.
     var directOnly = false
+    /// A visible column whose bounds and order the scan hears of: then three more values follow the arguments
+    /// given to `open` (lower bound, upper bound, order: 1 ascending, -1 descending), each nil when not given.
+    var rangeColumn: Int32 = -1
     /// Starts a scan with the arguments given (nil where one was left out).
     var open: @Sendable (ConnectionState, OpaquePointer, [SQLArgument?]) throws -> any RowStream
 
@@ -49,6 +52,9 @@ let streamTables: [SQLStreamTable] = [
             "input_tokens INTEGER", "output_tokens INTEGER", "latency_p50_ms REAL", "latency_p95_ms REAL", "cost_usd REAL",
         ],
         open: { state, _, _ in Listing(UsageFunctions.listing(state)) }),
+    SQLStreamTable(
+        name: "ai_usage_log", columns: CallLogTables.logColumns, rangeColumn: CallLogTables.logRangeColumn, open: CallLogTables.openLog),
+    SQLStreamTable(name: "ai_usage_daily", columns: CallLogTables.dailyColumns, open: CallLogTables.openDaily),
 ]
 
 /// A listing's rows, computed when its scan starts.
@@ -105,6 +111,19 @@ func streamOpen(
         } else {
             arguments.append(nil)
         }
+    }
+    if bound.definition.rangeColumn >= 0 {
+        for bit in [AIQ_RANGE_LOWER, AIQ_RANGE_UPPER] {
+            if given & Int32(bit) != 0, next < Int(argc) {
+                arguments.append(SQLArgument(argv?[next]))
+                next += 1
+            } else {
+                arguments.append(nil)
+            }
+        }
+        let descending = given & Int32(AIQ_RANGE_DESCENDING) != 0
+        let ascending = given & Int32(AIQ_RANGE_ASCENDING) != 0
+        arguments.append(descending ? .integer(-1) : ascending ? .integer(1) : nil)
     }
     do {
         let stream = try bound.definition.open(bound.state, db, arguments)

@@ -16,7 +16,7 @@ enum TaskFunctions {
         let control = CallControl(isCancelled: { interrupt.isInterrupted() })
         if function == .similarity { return try similarity(call, endpoint: names.embeddings, state, control) }
         let plan = try state.plan(endpoint: names.chat, options: CallOptions())
-        defer { plan.tally.flushRows() }
+        defer { plan.finishStatement() }
         let style = try style(for: plan, function: function, control: control)
         let prepared = try plan.prepare(call.request(style: style), control: control)
         let answer = plan.runtime.pipeline.answer(prepared, plan: plan, control: control) { response in call.answer(from: response.output) }
@@ -100,7 +100,7 @@ enum TaskFunctions {
         let other = call.other ?? ""
         if call.content == other { return .double(1) }
         let plan = try state.plan(endpoint: endpoint, options: CallOptions())
-        defer { plan.tally.flushRows() }
+        defer { plan.finishStatement() }
         guard try plan.task(control: control) == .embeddings else {
             throw AIQueryError(
                 .invalidConfiguration,

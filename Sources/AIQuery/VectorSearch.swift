@@ -115,7 +115,7 @@ final class VectorSearch: RowStream {
     private static func embed(_ query: String, endpoint: String?, state: ConnectionState, db: OpaquePointer) throws -> [Float] {
         let name = try endpoint ?? state.resolvedTaskEndpoints().embeddings
         let plan = try state.plan(endpoint: name, options: CallOptions())
-        defer { plan.tally.flushRows() }
+        defer { plan.finishStatement() }
         let interrupt = InterruptCheck(db: db)
         return try TaskFunctions.embedding(
             of: query, plan: plan, state: state, control: CallControl(isCancelled: { interrupt.isInterrupted() }),

@@ -76,6 +76,15 @@ public enum System {
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
+
+    /// Seconds since 1970 (UTC), with a fraction.
+    public static func unixSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    public static var processID: Int { Int(getpid()) }
 }
 
 extension String {
@@ -96,4 +105,5 @@ extension String {
     }
 
     public func trimmed() -> String { trimmingCharacters(in: " \t\r\n") }
+
 }

@@ -9,7 +9,7 @@ struct InvocationHandler: Sendable {
     let state: ServerState
 
     func respond(to request: ServingRequest) async throws(ServingError) -> (Response, CallPlan?) {
-        let plan = try state.plan(for: request.endpoint, options: request.options)
+        let plan = try state.plan(for: request.endpoint, options: request.options, requestTags: request.requestTags)
         let endpoint = plan.endpoint
         let task: EndpointTask
         if let known = plan.knownTask {

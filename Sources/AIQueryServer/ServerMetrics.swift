@@ -32,7 +32,7 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    func text(usage: [UsageLedger.EndpointUsage]) -> String {
+    func text(usage: [UsageLedger.EndpointUsage], callLog: CallLog? = nil) -> String {
         var lines: [String] = []
         let snapshot = state.withLock { $0 }
         lines.append("# HELP aiquery_requests_total Requests answered, by endpoint and HTTP status.")
@@ -67,6 +67,18 @@ final class ServerMetrics: Sendable {
                 if let value = entry.latency.quantile(quantile) {
                     lines.append("aiquery_upstream_latency_seconds{endpoint=\"\(Self.label(entry.endpoint))\",quantile=\"\(quantile)\"} \(value)")
                 }
+            }
+        }
+        if let callLog {
+            let counters = callLog.statistics
+            for (name, type, help, value) in [
+                ("aiquery_call_log_records_total", "counter", "Records this server wrote to the call log.", counters.written),
+                ("aiquery_call_log_dropped_total", "counter", "Records given up on while the call log file refused writes.", counters.dropped),
+                ("aiquery_call_log_queued", "gauge", "Records waiting to be written to the call log.", callLog.queued),
+            ] {
+                lines.append("# HELP \(name) \(help)")
+                lines.append("# TYPE \(name) \(type)")
+                lines.append("\(name) \(value)")
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -29,10 +29,12 @@ final class ServerState: Sendable {
     let allowlist = EndpointAllowlist.process
 
     /// The plan for one request, from the runtime's plan factory: the endpoint's own settings, the server's
-    /// deadline, no connection layer.
-    func plan(for name: String, options: RequestOptions = RequestOptions()) throws(ServingError) -> CallPlan {
+    /// deadline, the caller's request tags, no connection layer.
+    func plan(for name: String, options: RequestOptions = RequestOptions(), requestTags: String? = nil) throws(ServingError) -> CallPlan {
+        var call = SettingLayer()
+        if let requestTags { call[.requestTags] = .json(requestTags) }
         do {
-            return try runtime.plan(endpoint: name, endpoints: endpoints, allowlist: allowlist, options: options, door: .serve)
+            return try runtime.plan(endpoint: name, endpoints: endpoints, allowlist: allowlist, options: options, call: call, door: .serve)
         } catch {
             throw ServingError(error, endpoint: name)
         }

@@ -13,6 +13,8 @@ struct ServingRequest: Sendable {
     /// The OpenAI client asks for base64 float32 embeddings unless told otherwise.
     var base64Embeddings: Bool
     var route: Route
+    /// The caller's `Databricks-Ai-Gateway-Request-Tags`, for the call log (sorted JSON).
+    var requestTags: String?
 
     init(route: Route, endpoint pathName: String?, bytes: [UInt8]) throws(ServingError) {
         let parsed: JSONValue

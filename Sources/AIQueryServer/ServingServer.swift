@@ -33,8 +33,12 @@ public enum ServingServer {
             eventLoopGroupProvider: .shared(loops),
             logger: logger)
         try await withTaskExecutorPreference(EventLoopTaskExecutor(group: loops)) { try await app.runService() }
-        // Answers already sent may still be queued for the cache: a local write, done off the cooperative pool.
-        await state.pipeline.onWorker { _ in state.store?.finishQueuedWrites() }
+        // Answers already sent may still be queued for the cache, records for the call log: local writes, done off
+        // the cooperative pool.
+        await state.pipeline.onWorker { _ in
+            state.store?.finishQueuedWrites()
+            state.runtime.openedCallLog?.flush()
+        }
     }
 
     static func router(state: ServerState, logger: Logger) -> Router<BasicRequestContext> {
@@ -82,9 +86,10 @@ public enum ServingServer {
         }
         router.post("oidc/v1/token") { request, _ in try await token(request, state: state) }
         router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.text(usage: state.runtime.ledger.snapshot()))))
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.text(usage: state.runtime.ledger.snapshot(), callLog: state.runtime.openedCallLog))))
         }
         router.get("health") { _, _ in json(.object([("status", .string("OK"))])) }
+        UsageRoutes.add(to: router, state: state)
         return router
     }
 
@@ -97,7 +102,12 @@ public enum ServingServer {
         var response: Response
         do throws(ServingError) {
             let bytes = try await body(of: request, state: state)
-            let parsed = try ServingRequest(route: route, endpoint: endpoint, bytes: Array(buffer: bytes))
+            var parsed = try ServingRequest(route: route, endpoint: endpoint, bytes: Array(buffer: bytes))
+            if let tags = request.headers[HTTPField.Name(RequestTags.header)!] {
+                do { parsed.requestTags = try RequestTags.normalized(.string(tags), label: RequestTags.header) } catch {
+                    throw .invalidParameter(error.message)
+                }
+            }
             name = parsed.endpoint
             let answered = try await handler.respond(to: parsed)
             response = answered.0

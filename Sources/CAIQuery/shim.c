@@ -116,6 +116,7 @@ typedef struct {
     void *pApp;
     int firstArgument;
     int argumentCount;
+    int rangeColumn;
 } StreamTable;
 
 typedef struct {
@@ -129,6 +130,7 @@ typedef struct {
     int firstArgument;
     int argumentCount;
     int directOnly;
+    int rangeColumn;
     aiq_destroy_fn xDestroy;
 } StreamModuleData;
 
@@ -147,6 +149,7 @@ static int streamConnect(sqlite3 *db, void *pAux, int argc, const char *const *a
     table->pApp = data->pApp;
     table->firstArgument = data->firstArgument;
     table->argumentCount = data->argumentCount;
+    table->rangeColumn = data->rangeColumn;
     *ppVtab = &table->base;
     return SQLITE_OK;
 }
@@ -174,6 +177,29 @@ static int streamBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
         if (slot[argument] < 0) continue;
         info->aConstraintUsage[slot[argument]].argvIndex = next++;
         info->aConstraintUsage[slot[argument]].omit = 1;
+    }
+    // A range column's bounds and order are offered to the scan as hints after the arguments (lower bound, then
+    // upper); SQLite still checks each row against them, so a scan may return more than they allow, never less.
+    if (table->rangeColumn >= 0) {
+        int lower = -1, upper = -1;
+        for (int i = 0; i < info->nConstraint; i++) {
+            const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+            if (c->iColumn != table->rangeColumn || !c->usable) continue;
+            if ((c->op == SQLITE_INDEX_CONSTRAINT_GT || c->op == SQLITE_INDEX_CONSTRAINT_GE) && lower < 0) lower = i;
+            if ((c->op == SQLITE_INDEX_CONSTRAINT_LT || c->op == SQLITE_INDEX_CONSTRAINT_LE) && upper < 0) upper = i;
+        }
+        if (lower >= 0) { info->aConstraintUsage[lower].argvIndex = next++; given |= AIQ_RANGE_LOWER; }
+        if (upper >= 0) { info->aConstraintUsage[upper].argvIndex = next++; given |= AIQ_RANGE_UPPER; }
+        if (info->nOrderBy == 1 && info->aOrderBy[0].iColumn == table->rangeColumn) {
+            info->orderByConsumed = 1;
+            given |= info->aOrderBy[0].desc ? AIQ_RANGE_DESCENDING : AIQ_RANGE_ASCENDING;
+        }
+        if (lower >= 0 || upper >= 0) {
+            info->idxNum = given;
+            info->estimatedCost = 100;
+            info->estimatedRows = 100;
+            return SQLITE_OK;
+        }
     }
     info->idxNum = given;
     info->estimatedCost = 1000;
@@ -248,7 +274,7 @@ static sqlite3_module streamModule = {
 };
 
 int aiq_create_stream_table(sqlite3 *db, const char *name, const char *schema, int firstArgument, int argumentCount,
-                            int directOnly, void *pApp, aiq_destroy_fn xDestroy) {
+                            int directOnly, int rangeColumn, void *pApp, aiq_destroy_fn xDestroy) {
     StreamModuleData *data = sqlite3_malloc(sizeof(StreamModuleData));
     if (!data) return SQLITE_NOMEM;
     data->schema = sqlite3_mprintf("%s", schema);
@@ -256,6 +282,7 @@ int aiq_create_stream_table(sqlite3 *db, const char *name, const char *schema, i
     data->firstArgument = firstArgument;
     data->argumentCount = argumentCount;
     data->directOnly = directOnly;
+    data->rangeColumn = rangeColumn;
     data->xDestroy = xDestroy;
     return sqlite3_create_module_v2(db, name, &streamModule, data, streamModuleDestroy);
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct SettingsTests {
     @Test func namesPerScope() {
         #expect(Setting.all.enumerated().allSatisfy { $0.offset == $0.element.id })
-        #expect(Setting.names(in: .call) == ["timeout", "maxRetries", "deadline", "cache", "concurrency", "batchSize", "maxCalls", "maxTokens"])
+        #expect(Setting.names(in: .call) == ["timeout", "maxRetries", "deadline", "cache", "concurrency", "batchSize", "maxCalls", "maxTokens", "requestTags"])
         #expect(Setting.names(in: .endpoint) == ["timeout", "max_retries", "deadline", "concurrency", "batch_size"])
         #expect(Setting.named("MAXRETRIES", in: .call) == .maxRetries)
         #expect(Setting.named("max_retries", in: .connection) == .maxRetries)

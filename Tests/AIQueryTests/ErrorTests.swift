@@ -71,7 +71,7 @@ struct ErrorTests {
     @Test func invalidOptionsNameTheOption() throws {
         #expect(
             try shell.error(withEndpoint("SELECT ai_query('llm', 'x', 'failOnErorr', 'false');"))
-                == "ai_query: unknown option 'failOnErorr'; options are name/value pairs with names returnType, failOnError, modelParameters, responseFormat, timeout, maxRetries, deadline, cache, concurrency, batchSize, maxCalls, maxTokens"
+                == "ai_query: unknown option 'failOnErorr'; options are name/value pairs with names returnType, failOnError, modelParameters, responseFormat, timeout, maxRetries, deadline, cache, concurrency, batchSize, maxCalls, maxTokens, requestTags"
         )
         #expect(
             try shell.error(withEndpoint("SELECT ai_query('llm', 'x', 'failOnError', 'maybe');"))

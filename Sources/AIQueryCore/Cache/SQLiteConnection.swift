@@ -8,7 +8,10 @@ final class SQLiteConnection: @unchecked Sendable {
     private let mutex = ConditionLock()
     private(set) var db: OpaquePointer?
 
-    init(path: String, api: SQLiteAPI) throws(AIQueryError) {
+    /// - Parameters:
+    ///   - what: the file's role in messages ("the cache").
+    ///   - variable: where its path is set, for the message that says how to fix an open that failed.
+    init(path: String, api: SQLiteAPI, what: String = "the cache", variable: String = "AIQUERY_CACHE") throws(AIQueryError) {
         self.path = path
         self.api = api
         var handle: OpaquePointer?
@@ -16,9 +19,37 @@ final class SQLiteConnection: @unchecked Sendable {
         guard rc == SQLiteAPI.ok, let handle else {
             let message = handle.flatMap { api.errmsg($0) }.map { String(cString: $0) } ?? "error \(rc)"
             if let handle { _ = api.close(handle) }
-            throw AIQueryError(.invalidConfiguration, "cannot open the cache \(path): \(message); set AIQUERY_CACHE to another file or to off")
+            throw AIQueryError(.invalidConfiguration, "cannot open \(what) \(path): \(message); set \(variable) to another file or to off")
         }
         db = handle
+    }
+
+    /// Runs `schema` (which makes the file's tables in a transaction of its own) unless `isReady` (a query that
+    /// answers 1) says there is nothing to make. Processes that open a new file at the same moment race for its WAL
+    /// mode and its tables, and the loser gets SQLITE_BUSY, which the busy timeout does not always cover (changing
+    /// the journal mode): that is a wait, not a failure, so it is tried again for a while. A file that is ready
+    /// needs reads only, which WAL never blocks.
+    func setUp(schema: String, isReady: String, then pragmas: String) throws(AIQueryError) {
+        let giveUp = System.monotonicSeconds() + 12
+        while true {
+            if ready(isReady) {
+                try execute(pragmas)
+                return
+            }
+            let rc = api.exec(db, schema)
+            if rc == SQLiteAPI.ok { return }
+            let error = failure()
+            _ = api.exec(db, "ROLLBACK")
+            let busy = rc & 0xff == 5 || rc & 0xff == 6  // SQLITE_BUSY, SQLITE_LOCKED
+            guard busy, System.monotonicSeconds() < giveUp else { throw error }
+            EndpointLimiter.sleepSeconds(0.02)
+        }
+    }
+
+    private func ready(_ sql: String) -> Bool {
+        guard let statement = try? prepare(sql) else { return false }
+        defer { _ = api.finalize(statement) }
+        return api.step(statement) == SQLiteAPI.row && api.columnInt64(statement, 0) == 1
     }
 
     func withLock<T>(_ body: () throws(AIQueryError) -> T) throws(AIQueryError) -> T {

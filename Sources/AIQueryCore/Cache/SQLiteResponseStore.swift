@@ -89,34 +89,12 @@ public final class SQLiteResponseStore: ResponseStore, @unchecked Sendable {
         COMMIT;
         """
 
-    /// Processes that open a new cache file at the same moment race for its WAL mode and its tables, and the loser
-    /// gets SQLITE_BUSY, which the busy timeout does not always cover (changing the journal mode): that is a wait,
-    /// not a failure, so it is tried again for a while. A file that is ready needs reads only, which WAL never
-    /// blocks: a cache that another process keeps locked still opens (and its writes fail, costing a warning).
     private static func setUp(_ connection: SQLiteConnection) throws(AIQueryError) {
-        let giveUp = System.monotonicSeconds() + 12
-        while true {
-            if isReady(connection) {
-                try connection.execute("PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=1048576")
-                return
-            }
-            let rc = connection.api.exec(connection.db, schema)
-            if rc == SQLiteAPI.ok { return }
-            let error = connection.failure()
-            _ = connection.api.exec(connection.db, "ROLLBACK")
-            let busy = rc & 0xff == 5 || rc & 0xff == 6  // SQLITE_BUSY, SQLITE_LOCKED
-            guard busy, System.monotonicSeconds() < giveUp else { throw error }
-            EndpointLimiter.sleepSeconds(0.02)
-        }
-    }
-
-    /// In WAL mode with both tables: nothing to create.
-    private static func isReady(_ connection: SQLiteConnection) -> Bool {
-        let sql =
-            "SELECT (SELECT journal_mode FROM pragma_journal_mode) = 'wal' AND (SELECT count(*) FROM sqlite_schema WHERE name IN ('answers', 'answer_details')) = 2"
-        guard let statement = try? connection.prepare(sql) else { return false }
-        defer { _ = connection.api.finalize(statement) }
-        return connection.api.step(statement) == SQLiteAPI.row && connection.api.columnInt64(statement, 0) == 1
+        try connection.setUp(
+            schema: schema,
+            isReady:
+                "SELECT (SELECT journal_mode FROM pragma_journal_mode) = 'wal' AND (SELECT count(*) FROM sqlite_schema WHERE name IN ('answers', 'answer_details')) = 2",
+            then: "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=1048576")
     }
 
     public func lookup(key: [UInt8], maxAge: Double?, withDetails: Bool = false) throws(AIQueryError) -> ModelResponse? {

@@ -21,7 +21,7 @@ extension CallPipeline {
             let result =
                 onDelta == nil
                 ? self.fetch([call], plan: plan, control: control)[0]
-                : Result { () throws(AIQueryError) in try self.fetchOne(call, plan: plan, control: control, onDelta: onDelta) }
+                : self.fetchOne(call, plan: plan, control: control, onDelta: onDelta)
             if case .success(let response) = result, self.remember(response, for: call, plan: plan, later: true) { plan.store?.finishQueuedWrites() }
             return self.complete(call, with: result, from: .upstream, plan: plan, remembering: false, shape: shape)
         }

@@ -15,13 +15,17 @@ extension CallPipeline {
         _ call: PreparedCall, plan: CallPlan, over transport: any AsyncHTTPTransport, onDelta: (@Sendable (String) -> Void)? = nil
     ) async -> Result<ModelResponse, AIQueryError> {
         let control = CallControl(isCancelled: { Task.isCancelled })
+        let started = System.monotonicSeconds()
+        let firstDelta = FirstMoment(watching: onDelta)
+        let result: Result<ModelResponse, AIQueryError>
         do throws(AIQueryError) {
             let task = try plan.task(control: control)
-            let exchange = try await send(call.body, plan: plan, control: control, over: transport, onDelta: onDelta)
-            return .success(try response(from: exchange, plan: plan, task: task))
+            let exchange = try await send(call.body, plan: plan, control: control, over: transport, onDelta: firstDelta.onDelta)
+            result = .success(try response(from: exchange, plan: plan, task: task))
         } catch {
-            return .failure(error)
+            result = .failure(error)
         }
+        return result.traced(since: started, firstDeltaAt: firstDelta.moment)
     }
 
     func send(
@@ -29,21 +33,25 @@ extension CallPipeline {
         onDelta: (@Sendable (String) -> Void)? = nil
     ) async throws(AIQueryError) -> Exchange {
         var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control), onDelta: onDelta)
-        while true {
-            try attempts.begin(control: control)
-            let secret = try await secret(of: attempts.credential, plan: plan)
-            let permit: LimitPermit?
-            do {
-                permit = try await plan.limiter?.acquire(estimatedTokens: attempts.estimate)
-            } catch {
-                throw CallControl.cancelledError
+        do throws(AIQueryError) {
+            while true {
+                try attempts.begin(control: control)
+                let secret = try await secret(of: attempts.credential, plan: plan)
+                let permit: LimitPermit?
+                do {
+                    permit = try await plan.limiter?.acquire(estimatedTokens: attempts.estimate)
+                } catch {
+                    throw CallControl.cancelledError
+                }
+                let sent = System.monotonicSeconds()
+                let outcome = await transport.send(attempts.request(secret: secret))
+                switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
+                case .answer(let exchange): return exchange
+                case .retry(let wait): try await Self.pause(wait)
+                }
             }
-            let sent = System.monotonicSeconds()
-            let outcome = await transport.send(attempts.request(secret: secret))
-            switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
-            case .answer(let exchange): return exchange
-            case .retry(let wait): try await Self.pause(wait)
-            }
+        } catch {
+            throw attempts.traced(error)
         }
     }
 

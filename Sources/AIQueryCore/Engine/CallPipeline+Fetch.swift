@@ -4,27 +4,33 @@ extension CallPipeline {
     /// endpoint refuses for what it carries is split in halves down to single calls, so only the calls at fault
     /// fail; any other failure (the endpoint down after every retry, Ctrl-C, the budget) is every call's error.
     public func fetch(_ calls: [PreparedCall], plan: CallPlan, control: CallControl) -> [Result<ModelResponse, AIQueryError>] {
+        let started = System.monotonicSeconds()
         if let model = plan.provider.inProcess {
-            return runInProcess(model, calls, plan: plan, control: control)
+            return runInProcess(model, calls, plan: plan, control: control).map { $0.traced(since: started) }
         }
         guard calls.count > 1 else {
-            return calls.map { call in Result { () throws(AIQueryError) in try fetchOne(call, plan: plan, control: control) } }
+            return calls.map { call in fetchOne(call, plan: plan, control: control) }
         }
         do {
-            return try fetchBatch(calls, plan: plan, control: control).map { .success($0) }
+            return try fetchBatch(calls, plan: plan, control: control).map { Result.success($0).traced(since: started) }
         } catch where UpstreamError.isRefusal(error) {
             let half = calls.count / 2
             return fetch(Array(calls[..<half]), plan: plan, control: control) + fetch(Array(calls[half...]), plan: plan, control: control)
         } catch {
-            return calls.map { _ in .failure(error) }
+            return calls.map { _ in Result.failure(error).traced(since: started) }
         }
     }
 
+    /// One call's answer, its trace filled in (seconds, and when the first words came to `onDelta`).
     func fetchOne(
         _ call: PreparedCall, plan: CallPlan, control: CallControl, onDelta: (@Sendable (String) -> Void)? = nil
-    ) throws(AIQueryError) -> ModelResponse {
-        let task = try plan.task(control: control)
-        return try response(from: try send(call.body, plan: plan, control: control, onDelta: onDelta), plan: plan, task: task)
+    ) -> Result<ModelResponse, AIQueryError> {
+        let started = System.monotonicSeconds()
+        let firstDelta = FirstMoment(watching: onDelta)
+        return Result { () throws(AIQueryError) in
+            let task = try plan.task(control: control)
+            return try response(from: try send(call.body, plan: plan, control: control, onDelta: firstDelta.onDelta), plan: plan, task: task)
+        }.traced(since: started, firstDeltaAt: firstDelta.moment)
     }
 
     /// The answer in an exchange, with nothing of the attempt's secrets in it.
@@ -33,11 +39,14 @@ extension CallPipeline {
         do {
             response = try plan.provider.response(from: try exchange.json(plan: plan), endpoint: plan.endpoint, task: task)
         } catch {
-            throw error.redacted(by: exchange.redactor)
+            var failure = error.redacted(by: exchange.redactor)
+            failure.trace.attempts = exchange.attempts
+            throw failure
         }
         response.output = exchange.redactor.redact(response.output)
         response.usage = exchange.usage
         response.raw = exchange.redactor.redact(exchange.response.body)
+        response.trace.attempts = exchange.attempts
         return response
     }
 
@@ -51,9 +60,15 @@ extension CallPipeline {
         do {
             vectors = try plan.provider.embeddings(from: try exchange.json(plan: plan), count: calls.count, endpoint: plan.endpoint)
         } catch {
-            throw error.redacted(by: exchange.redactor)
+            var failure = error.redacted(by: exchange.redactor)
+            failure.trace.attempts = exchange.attempts
+            throw failure
         }
-        return vectors.map { ModelResponse(output: .embedding($0)) }
+        return vectors.map { vector in
+            var response = ModelResponse(output: .embedding(vector))
+            response.trace.attempts = exchange.attempts
+            return response
+        }
     }
 
     func runInProcess(
@@ -73,7 +88,12 @@ extension CallPipeline {
             plan.tally.addUpstreamSeconds(seconds)
             plan.runtime.ledger.recordCall(endpoint: plan.endpoint.name, isRetry: false, seconds: seconds, usage: usage)
             plan.tally.addTokens(usage)
-            return vectors.map { .success(ModelResponse(output: .embedding($0))) }
+            return vectors.map { vector in
+                var response = ModelResponse(output: .embedding(vector))
+                // The model's tokens, shared out so that the rows' records add up to what it counted.
+                response.usage = TokenUsage(input: tokens / max(1, calls.count), output: 0)
+                return .success(response)
+            }
         } catch {
             return calls.map { _ in .failure(error) }
         }

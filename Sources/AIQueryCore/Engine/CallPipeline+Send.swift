@@ -10,6 +10,8 @@ extension CallPipeline {
         var usage: TokenUsage?
         /// The secrets this attempt carried, to keep out of any text made from the answer.
         var redactor: Redactor
+        /// HTTP requests it took, retries included.
+        var attempts = 1
 
         func json(plan: CallPlan) throws(AIQueryError) -> JSONValue {
             if let parsed { return parsed }
@@ -26,21 +28,27 @@ extension CallPipeline {
         _ body: JSONValue, plan: CallPlan, control: CallControl, onDelta: (@Sendable (String) -> Void)? = nil
     ) throws(AIQueryError) -> Exchange {
         var attempts = try RequestAttempts(body, plan: plan, task: try plan.task(control: control), onDelta: onDelta)
-        while true {
-            try attempts.begin(control: control)
-            let secret = try attempts.credential.secret(runtime: plan.runtime, isCancelled: control.isCancelled)
-            let permit: LimitPermit?
-            do {
-                permit = try plan.limiter?.acquire(estimatedTokens: attempts.estimate, isCancelled: control.isCancelled ?? { false })
-            } catch {
-                throw CallControl.cancelledError
+        do throws(AIQueryError) {
+            while true {
+                try attempts.begin(control: control)
+                let secret = try attempts.credential.secret(runtime: plan.runtime, isCancelled: control.isCancelled)
+                let permit: LimitPermit?
+                do {
+                    permit = try plan.limiter?.acquire(estimatedTokens: attempts.estimate, isCancelled: control.isCancelled ?? { false })
+                } catch {
+                    throw CallControl.cancelledError
+                }
+                let sent = System.monotonicSeconds()
+                let outcome = Result { () throws(HTTPError) in
+                    try plan.transport.send(attempts.request(secret: secret), isCancelled: control.isCancelled)
+                }
+                switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
+                case .answer(let exchange): return exchange
+                case .retry(let wait): try control.sleep(wait)
+                }
             }
-            let sent = System.monotonicSeconds()
-            let outcome = Result { () throws(HTTPError) in try plan.transport.send(attempts.request(secret: secret), isCancelled: control.isCancelled) }
-            switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
-            case .answer(let exchange): return exchange
-            case .retry(let wait): try control.sleep(wait)
-            }
+        } catch {
+            throw attempts.traced(error)
         }
     }
 

@@ -52,8 +52,8 @@ public final class CallPipeline: Sendable {
         )
     }
 
-    /// Ends a call: a fresh answer goes to the cache and the statement's memo, the answer is shaped for the front
-    /// door, and the row is counted, once, as answered or failed.
+    /// Ends a call: a fresh answer goes to the cache and the statement's memo, the call to the call log, the
+    /// answer is shaped for the front door, and the row is counted, once, as answered or failed.
     @inlinable
     /// - Parameter remembering: false when the caller stores the answer itself, later (a server answers first).
     public func complete<Value>(
@@ -63,6 +63,7 @@ public final class CallPipeline: Sendable {
         if remembering, source == .upstream, case .success(let response) = result {
             remember(response, for: call, plan: plan)
         }
+        plan.record(call, result: result, source: source)
         let shaped = result.flatMap { response in Result { () throws(AIQueryError) in try shape(response) } }
         if case .failure(let error) = shaped, error.isCancellation { return shaped }
         plan.tally.rowDone(cacheHit: source != .upstream, failed: (try? shaped.get()) == nil)

@@ -27,6 +27,8 @@ public final class CallPlan: Sendable {
     /// not wait for it again.
     public let cacheWritesFailed = SharedFlag()
     let limiter: EndpointLimiter?
+    /// Cache hits of a SQL statement not yet in the call log (``record(_:result:source:)``).
+    let unloggedHits = Atomic<Int>(0)
     var transport: HTTPTransport { runtime.transport }
     /// The task when the definition says it; otherwise looked up once into `lookedUpTask`.
     private let definedTask: EndpointTask?
@@ -56,6 +58,8 @@ public final class CallPlan: Sendable {
         definedTask = endpoint.task ?? (endpoint.provider == .databricks ? nil : .chat)
         if let price = endpoint.price { runtime.ledger.setPrice(endpoint: endpoint.name, price) }
     }
+
+    deinit { recordHits() }
 
     /// Requests in flight at once for many rows (ai_query_rows).
     public var concurrency: Int { settings.count(.concurrency) ?? 16 }

@@ -42,9 +42,9 @@ struct RequestAttempts {
 
     /// Counts a new attempt against the statement's budget.
     mutating func begin(control: CallControl) throws(AIQueryError) {
-        attempt += 1
         try control.checkCancelled()
-        try plan.tally.beginCall(isRetry: attempt > 1)
+        try plan.tally.beginCall(isRetry: attempt > 0)
+        attempt += 1
     }
 
     /// The attempt's request, carrying `secret` in the provider's auth header; a streamed one reads its answer as
@@ -102,7 +102,9 @@ struct RequestAttempts {
         plan.runtime.ledger.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: usage)
         if let usage { plan.tally.addTokens(usage) }
         if let streamFailure { throw streamFailure }
-        if success { return .answer(CallPipeline.Exchange(response: response, url: url, parsed: json, usage: usage, redactor: redactor)) }
+        if success {
+            return .answer(CallPipeline.Exchange(response: response, url: url, parsed: json, usage: usage, redactor: redactor, attempts: attempt))
+        }
         guard RetryPolicy.isRetryable(status: response.status, response: response), attempt <= policy.maxRetries else {
             throw UpstreamError.status(response, endpoint: endpoint, url: url, attempts: attempt, redactor: redactor)
         }
@@ -123,6 +125,13 @@ struct RequestAttempts {
                 note: "; the deadline of \(formatSeconds(policy.deadline ?? 0)) leaves no time to retry")
         }
         return retry(after: wait)
+    }
+
+    /// The call's error with the requests it sent in its trace.
+    func traced(_ error: AIQueryError) -> AIQueryError {
+        var error = error
+        error.trace.attempts = attempt
+        return error
     }
 
     /// A wait before the next attempt is the upstream's time, not the gateway's.

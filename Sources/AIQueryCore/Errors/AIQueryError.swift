@@ -12,6 +12,8 @@ public struct AIQueryError: Error, Sendable, CustomStringConvertible {
     public var status: Int?
     /// The upstream's own error code (`RESOURCE_DOES_NOT_EXIST`, `invalid_api_key`), when it gave one.
     public var upstreamCode: String?
+    /// How the call that failed went (its attempts, seconds), for the call log.
+    public var trace = CallTrace()
 
     public init(_ code: Code, _ message: String, status: Int? = nil, upstreamCode: String? = nil) {
         self.code = code

@@ -52,12 +52,19 @@ public struct ModelResponse: Sendable, Equatable {
     public var usage: TokenUsage?
     /// `stop`, `length`, `end_turn`, … when the endpoint said.
     public var finishReason: String?
+    /// How the call that got it went (attempts, seconds): for the call log, not part of the answer.
+    public var trace = CallTrace()
 
     public init(output: ModelOutput, raw: [UInt8]? = nil, usage: TokenUsage? = nil, finishReason: String? = nil) {
         self.output = output
         self.raw = raw
         self.usage = usage
         self.finishReason = finishReason
+    }
+
+    /// Equal answers, however they were fetched.
+    public static func == (a: ModelResponse, b: ModelResponse) -> Bool {
+        a.output == b.output && a.raw == b.raw && a.usage == b.usage && a.finishReason == b.finishReason
     }
 }
 

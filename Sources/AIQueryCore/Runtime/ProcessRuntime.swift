@@ -24,9 +24,12 @@ public enum ProcessRuntime {
                 // A forked child's first call: the parent's runtime stays as it is, out of use.
                 slot.quiesced?.abandonAfterFork()
                 slot.quiesced = nil
+                slot.quiescedLog?.abandonAfterFork()
+                slot.quiescedLog = nil
                 slot.abandoned.append(inherited)
             }
             registerForkHandlers
+            registerExitFlush
             let runtime = Runtime(sqlite: sqlite)
             slot.runtime = runtime
             slot.generation = forks.load(ordering: .acquiring)
@@ -47,11 +50,24 @@ public enum ProcessRuntime {
         /// The cache store the prepare handler quiesced: what a child closes its copies of, without touching the
         /// runtime's locks (a parent thread may have held them at the fork).
         var quiesced: SQLiteResponseStore?
+        /// The call log the prepare handler quiesced, likewise.
+        var quiescedLog: CallLog?
         /// Runtimes of ancestors, never used or freed.
         var abandoned: [Runtime] = []
 
         func withLock<T>(_ body: () -> T) -> T { lock.withLock(body) }
     }
+
+    /// At a normal exit, what the call log still has queued is written (a SQL statement writes its own records as
+    /// it ends; this is for the rest). Never in a forked child that exits with `_exit`, which runs no handlers.
+    private static let registerExitFlush: Void = {
+        atexit {
+            let runtime = ProcessRuntime.slot.lock.withLock { () -> Runtime? in
+                ProcessRuntime.slot.generation == ProcessRuntime.forks.load(ordering: .acquiring) ? ProcessRuntime.slot.runtime : nil
+            }
+            runtime?.openedCallLog?.flush()
+        }
+    }()
 
     private static let registerForkHandlers: Void = {
         pthread_atfork(
@@ -60,11 +76,15 @@ public enum ProcessRuntime {
                 slot.lock.lock()
                 slot.quiesced = slot.runtime?.openedStore
                 slot.quiesced?.quiesceForFork()
+                slot.quiescedLog = slot.runtime?.openedCallLog
+                slot.quiescedLog?.quiesceForFork()
             },
             {
                 let slot = ProcessRuntime.slot
                 slot.quiesced?.resumeAfterFork()
                 slot.quiesced = nil
+                slot.quiescedLog?.resumeAfterFork()
+                slot.quiescedLog = nil
                 slot.lock.unlock()
             },
             {

@@ -21,54 +21,73 @@ public final class Runtime: Sendable {
     public let localModels = LocalModelHost()
     public let pipeline: CallPipeline
     /// `AIQUERY_CACHE`'s store, opened on first use; nil inside when the cache is off or could not be opened.
-    private let cacheStore = Mutex<CacheSlot>(.unopened)
-    private let cachePath: String?
-
-    private enum CacheSlot {
-        case unopened
-        case opened(SQLiteResponseStore?)
-    }
+    private let cacheStore: OpenedOnce<SQLiteResponseStore>
+    /// The call log, opened on first record; nil inside when it is off or could not be opened.
+    private let callLogFile: OpenedOnce<CallLog>
+    public let callLogSettings: CallLogSettings?
 
     /// - Parameters:
     ///   - cachePath: the cache file; by default `AIQUERY_CACHE`'s (nil: no cache).
+    ///   - callLog: where calls are recorded; by default `AIQUERY_CALL_LOG`'s settings (nil: no log).
     ///   - asyncTransport: a client that sends without blocking a thread (a server's event loop).
     public init(
-        sqlite: SQLiteAPI, cachePath: String? = SQLiteResponseStore.configuredPath, asyncTransport: (any AsyncHTTPTransport)? = nil,
+        sqlite: SQLiteAPI, cachePath: String? = SQLiteResponseStore.configuredPath,
+        callLog: CallLogSettings? = CallLogSettings.configured(), asyncTransport: (any AsyncHTTPTransport)? = nil,
         maxWorkerThreads: Int = 256
     ) {
         self.sqlite = sqlite
-        self.cachePath = cachePath
+        callLogSettings = callLog
+        // A file that cannot be opened is a warning, not an error: rows are answered without it (cache mode replay
+        // then says the cache is missing), calls go on without a record.
+        cacheStore = OpenedOnce(warning: "cache-open", "answering without the cache") { () throws(AIQueryError) in
+            try cachePath.map { path throws(AIQueryError) in try SQLiteResponseStore(path: path, api: sqlite) }
+        }
+        callLogFile = OpenedOnce(warning: "call-log-open", "calls are not recorded") { () throws(AIQueryError) in
+            try callLog.map { settings throws(AIQueryError) in try CallLog(settings: settings, api: sqlite) }
+        }
         let workers = WorkerPool(maxThreads: maxWorkerThreads)
         self.workers = workers
         transport = HTTPTransport()
         pipeline = CallPipeline(workers: workers, asyncTransport: asyncTransport)
     }
 
-    /// The cache's store, opened once. A cache that cannot be opened is a warning, not an error: rows are answered
-    /// without it (cache mode replay then says it is missing).
-    public var store: SQLiteResponseStore? {
-        cacheStore.withLock { slot -> SQLiteResponseStore? in
-            if case .opened(let store) = slot { return store }
-            var store: SQLiteResponseStore?
-            if let cachePath {
-                do throws(AIQueryError) {
-                    store = try SQLiteResponseStore(path: cachePath, api: sqlite)
-                } catch {
-                    System.warnOnce("cache-open", "aiquery: \(error.message); answering without the cache")
-                }
-            }
-            slot = .opened(store)
-            return store
+    /// The cache's store, opened once.
+    public var store: SQLiteResponseStore? { cacheStore.value }
+
+    /// The call log, opened once.
+    public var callLog: CallLog? { callLogFile.value }
+
+    /// The call log if it was opened already (without opening it).
+    public var openedCallLog: CallLog? { callLogFile.ifOpened }
+
+    /// The store if it was opened already (without opening it).
+    var openedStore: SQLiteResponseStore? { cacheStore.ifOpened }
+}
+
+/// A file a runtime opens on first use, once. One that cannot be opened is one warning, and nil from then on.
+final class OpenedOnce<Value: Sendable>: Sendable {
+    private let slot = Mutex<Value??>(nil)
+    private let open: @Sendable () throws(AIQueryError) -> Value?
+    private let topic: String
+    private let consequence: String
+
+    init(warning topic: String, _ consequence: String, open: @escaping @Sendable () throws(AIQueryError) -> Value?) {
+        self.topic = topic
+        self.consequence = consequence
+        self.open = open
+    }
+
+    var value: Value? {
+        slot.withLock { slot -> Value? in
+            if let opened = slot { return opened }
+            var value: Value?
+            do throws(AIQueryError) { value = try open() } catch { System.warnOnce(topic, "aiquery: \(error.message); \(consequence)") }
+            slot = .some(value)
+            return value
         }
     }
 
-    /// The store if it was opened already (without opening it).
-    var openedStore: SQLiteResponseStore? {
-        cacheStore.withLock { slot -> SQLiteResponseStore? in
-            if case .opened(let store) = slot { return store }
-            return nil
-        }
-    }
+    var ifOpened: Value? { slot.withLock { $0 ?? nil } }
 }
 
 /// The tasks of Databricks workspace endpoints, learned once (`GET /api/2.0/serving-endpoints/{name}`).

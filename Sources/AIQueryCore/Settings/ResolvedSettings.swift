@@ -30,6 +30,12 @@ public struct ResolvedSettings: Sendable {
         return nil
     }
 
+    /// The request tags as sorted JSON text; nil without any.
+    public var requestTags: String? {
+        if case .json(let text)? = value(.requestTags), text != "{}" { return text }
+        return nil
+    }
+
     public var cacheMode: CacheMode { choice(.cache).flatMap(CacheMode.init(rawValue:)) ?? .on }
     public var timeout: Double { seconds(.timeout) ?? 300 }
 

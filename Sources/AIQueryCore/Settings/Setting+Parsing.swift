@@ -33,6 +33,8 @@ extension Setting {
                 throw AIQueryError("\(label) must be \(list), got '\(shown.truncatedForMessage(40))'")
             }
             return .choice(text)
+        case .tags:
+            return .json(try RequestTags.normalized(value, label: label) ?? "{}")
         }
     }
 

@@ -7,6 +7,8 @@ public struct Setting: Sendable, Hashable, CustomStringConvertible {
         case seconds(max: Double)
         case count(ClosedRange<Int>)
         case choice([String])
+        /// A JSON object of text values (``RequestTags``).
+        case tags
     }
 
     /// Where a setting may be given. Resolution order is always call > connection > endpoint > default.
@@ -55,9 +57,13 @@ public struct Setting: Sendable, Hashable, CustomStringConvertible {
         id: 10, option: "progress", name: "progress", kind: .choice(["auto", "on", "off"]), scopes: .connection,
         defaultValue: .choice("auto"))
 
+    public static let requestTags = Setting(
+        id: 11, option: "requestTags", name: "request_tags", kind: .tags, scopes: [.call, .connection], defaultValue: nil)
+
     /// Every setting, in the order messages list them.
     public static let all: [Setting] = [
         .timeout, .maxRetries, .deadline, .cache, .concurrency, .batchSize, .maxCalls, .maxTokens, .cacheTTL, .backoff, .progress,
+        .requestTags,
     ]
 
     /// The settings a scope accepts, found by their name there (case-insensitive for call options, as Databricks'
@@ -82,12 +88,15 @@ public enum SettingValue: Sendable, Equatable {
     case seconds(Double)
     case count(Int)
     case choice(String)
+    /// Normalized JSON text.
+    case json(String)
 
     public var json: JSONValue {
         switch self {
         case .seconds(let seconds): return .double(seconds)
         case .count(let count): return .integer(Int64(count))
         case .choice(let text): return .string(text)
+        case .json(let text): return (try? JSONValue.parse(text)) ?? .null
         }
     }
 }

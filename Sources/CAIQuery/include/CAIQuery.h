@@ -96,9 +96,17 @@ int aiq_interrupted(sqlite3 *db);
 
 /// Registers an eponymous table whose rows come one at a time from aiq_swift_stream_*. Columns
 /// firstArgument ..< firstArgument + argumentCount of the schema are its HIDDEN arguments; directOnly keeps it out
-/// of views, triggers and schema.
+/// of views, triggers and schema. rangeColumn (or -1): a column whose bounds and order the scan is told of
+/// (given's AIQ_RANGE_* bits; the bounds follow the arguments in argv).
 int aiq_create_stream_table(sqlite3 *db, const char *name, const char *schema, int firstArgument, int argumentCount,
-                            int directOnly, void *pApp, aiq_destroy_fn xDestroy);
+                            int directOnly, int rangeColumn, void *pApp, aiq_destroy_fn xDestroy);
+
+enum {
+    AIQ_RANGE_LOWER = 1 << 30,
+    AIQ_RANGE_UPPER = 1 << 29,
+    AIQ_RANGE_DESCENDING = 1 << 28,
+    AIQ_RANGE_ASCENDING = 1 << 27,
+};
 
 // Implemented in Swift (@_cdecl): registration and the tables' rows.
 int aiq_swift_register(sqlite3 *db, char **pzErrMsg);
