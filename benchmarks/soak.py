@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """A soak of `aiquery serve` (run by benchmarks/soak.sh): CONNECTIONS clients for DURATION seconds, half of them
 streaming, 5 % of prompts failing upstream once (then retried), a tenth of streaming clients hanging up after the
-first word. Checks every finished request got the answer to its own prompt, and prints the server's RSS and open
+first word. Checks every finished request got the answer to its own prompt and is in the call log exactly once
+(answered, with its prompt: the server runs with AIQUERY_CALL_LOG_CONTENT=on), and prints the server's RSS and open
 descriptors over time: after the first minute both must stay flat (RSS within 5 %). Then 20,000 streams back to
 back on one kept-alive connection: RSS after 5,000 and after 20,000 (within 5 %).
 
-Usage: soak.py SERVER_URL TOKEN SERVER_PID DURATION CONNECTIONS
+Usage: soak.py SERVER_URL TOKEN SERVER_PID DURATION CONNECTIONS CALL_LOG
 """
 import http.client
 import json
 import os
 import random
+import sqlite3
 import sys
 import threading
 import time
@@ -18,15 +20,19 @@ import uuid
 from urllib.parse import urlparse
 
 url, token, pid, duration, connections = urlparse(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+call_log = sys.argv[6]
 lock = threading.Lock()
+finished_prompts = []
 counts = {"whole": 0, "stream": 0, "hung_up": 0, "wrong": 0, "failed": 0}
 wrong_examples = []
 stop = time.monotonic() + duration
 
 
-def note(kind, detail=None):
+def note(kind, detail=None, prompt=None):
     with lock:
         counts[kind] += 1
+        if prompt is not None:
+            finished_prompts.append(prompt)
         if detail and len(wrong_examples) < 5:
             wrong_examples.append(detail)
 
@@ -49,7 +55,7 @@ def client(number):
                 continue
             if not streaming:
                 text = json.loads(response.read())["choices"][0]["message"]["content"]
-                note("whole" if text == "echo: " + prompt else "wrong", None if text == "echo: " + prompt else text[:200])
+                note("whole" if text == "echo: " + prompt else "wrong", None if text == "echo: " + prompt else text[:200], prompt)
                 continue
             text = ""
             for line in response:
@@ -66,7 +72,7 @@ def client(number):
                 connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
                 note("hung_up")
             else:
-                note("stream" if text == "echo: " + prompt else "wrong", None if text == "echo: " + prompt else text[:200])
+                note("stream" if text == "echo: " + prompt else "wrong", None if text == "echo: " + prompt else text[:200], prompt)
         except Exception as error:  # a request that did not finish is counted, not hidden
             note("failed", repr(error)[:200])
             connection.close()
@@ -100,6 +106,21 @@ print(f"{finished} requests finished ({counts['whole']} whole, {counts['stream']
       f"{min(fd_values)}-{max(fd_values)}")
 for example in wrong_examples:
     print("  e.g.", example)
+
+# The call log: every finished request once, answered. Its records reach the file within milliseconds.
+time.sleep(1)
+log = sqlite3.connect(call_log)
+logged = {}
+for prompt, records, answered in log.execute(
+        "SELECT json_extract(request, '$.messages[0].content'), count(*), sum(status_code = 200) FROM calls "
+        "WHERE door = 'serve' GROUP BY 1"):
+    logged[prompt] = (records, answered)
+missing = sum(1 for p in finished_prompts if p not in logged)
+twice = sum(1 for p in finished_prompts if logged.get(p, (1, 1))[0] > 1)
+unanswered = sum(1 for p in finished_prompts if logged.get(p, (1, 1))[1] != 1)
+hung_up_logged = sum(records for prompt, (records, answered) in logged.items() if answered == 0)
+print(f"call log: {len(finished_prompts)} finished requests, missing {missing}, logged more than once {twice}, "
+      f"not logged as answered {unanswered} (targets 0); {hung_up_logged} records of callers that hung up (status 499)")
 
 # Then one kept-alive connection carrying many streams back to back: what a stream leaves behind for as long as its
 # connection lives shows here (a closeFuture callback per stream once kept 7.5 KB a request).

@@ -9,18 +9,12 @@ enum TaskFunctions {
         { state, arguments, context in try run(function, state, arguments, context) }
     }
 
+    /// A scalar task function's row: the statement's task plan (made at its first row) asks and checks.
     static func run(_ function: TaskFunction, _ state: ConnectionState, _ arguments: [SQLArgument], _ context: OpaquePointer?) throws -> SQLResult {
         guard let call = try TaskCall.make(function, arguments) else { return .null }
-        let names = try state.resolvedTaskEndpoints()
-        let interrupt = InterruptCheck(db: aiq_context_db(context))
-        let control = CallControl(isCancelled: { interrupt.isInterrupted() })
-        if function == .similarity { return try similarity(call, endpoint: names.embeddings, state, control) }
-        let plan = try state.plan(endpoint: names.chat, options: CallOptions())
-        defer { plan.finishStatement() }
-        let style = try style(for: plan, function: function, control: control)
-        let prepared = try plan.prepare(call.request(style: style), control: control)
-        let answer = plan.runtime.pipeline.answer(prepared, plan: plan, control: control) { response in call.answer(from: response.output) }
-        return try answer.get().sqlResult
+        let statement = try TaskStatementState.of(context, function: function, state: state)
+        if function == .similarity { return try statement.taskPlan.similarity(call, control: statement.control).map(SQLResult.double) ?? .null }
+        return try statement.taskPlan.answer(call, control: statement.control).get().sqlResult
     }
 
     /// `ai_task_request(function, arguments…)`: the request the function would send, without sending it.
@@ -60,15 +54,17 @@ enum TaskFunctions {
         } catch {
             throw error.prefixed("\(function.name): ")
         }
-        let plan = try state.plan(endpoint: state.resolvedTaskEndpoints().chat, options: CallOptions())
         let interrupt = InterruptCheck(db: db)
-        let style = try style(for: plan, function: function, control: CallControl(isCancelled: { interrupt.isInterrupted() }))
+        let taskPlan = try TaskPlan(
+            chat: try state.plan(endpoint: state.resolvedTaskEndpoints().chat, options: CallOptions()), for: function,
+            control: CallControl(isCancelled: { interrupt.isInterrupted() }))
+        let plan = taskPlan.plan
         let masks = function == .mask
         let requests = QueryRows.Requests(
             function: function.name, failOnError: true,
             prepare: { argument, control throws(AIQueryError) in
                 guard let call = try template.with(text: argument) else { return nil }
-                return try plan.prepare(call.request(style: style), control: control)
+                return try taskPlan.prepare(call, control: control)
             },
             shape: { response in
                 // ai_mask's answer is its row's text masked: the model's list goes on to ``finish``.
@@ -83,50 +79,6 @@ enum TaskFunctions {
                     return .text(call.masked(listed))
                 } : nil)
         return try QueryRows(db: db, plan: plan, requests: requests, sql: sql, label: "ai_task_rows \(function.name) \(plan.endpoint.name)")
-    }
-
-    private static func style(for plan: CallPlan, function: TaskFunction, control: CallControl) throws(AIQueryError) -> TaskStyle {
-        let task = try plan.task(control: control)
-        guard task == .chat || task == .completions else {
-            throw AIQueryError(
-                .invalidConfiguration,
-                "the task endpoint '\(plan.endpoint.name)' is \(task == .embeddings ? "an embeddings" : "a custom") endpoint; \(function.name) needs a chat or completions endpoint: ai_config('\(TaskEndpointNames.chatSetting)', 'my-llm')")
-        }
-        return TaskStyle.of(plan.endpoint, task: task)
-    }
-
-    /// Cosine similarity of the two texts' embeddings: 1.0 for the same text, which needs no call.
-    private static func similarity(_ call: TaskCall, endpoint: String, _ state: ConnectionState, _ control: CallControl) throws -> SQLResult {
-        let other = call.other ?? ""
-        if call.content == other { return .double(1) }
-        let plan = try state.plan(endpoint: endpoint, options: CallOptions())
-        defer { plan.finishStatement() }
-        guard try plan.task(control: control) == .embeddings else {
-            throw AIQueryError(
-                .invalidConfiguration,
-                "the embeddings endpoint '\(endpoint)' is not an embeddings endpoint; set one with ai_config('\(TaskEndpointNames.embeddingsSetting)', 'my-embedder')")
-        }
-        let wrongAnswer = AIQueryError(.invalidResponse, "endpoint '\(endpoint)' did not answer with an embedding")
-        let vectors = try [call.content, other].map { text in
-            try embedding(of: text, plan: plan, state: state, control: control, otherwise: wrongAnswer)
-        }
-        guard vectors[0].count == vectors[1].count else {
-            throw AIQueryError(.invalidResponse, "endpoint '\(endpoint)' answered embeddings of different lengths (\(vectors[0].count) and \(vectors[1].count))")
-        }
-        guard let similarity = VectorFunctions.cosine(vectors[0], vectors[1]) else { return .null }
-        return .double(min(1, max(-1, similarity)))
-    }
-}
-
-extension TaskFunctions {
-    /// One text's embedding from `plan`'s endpoint, through the pipeline (memo, cache, retries, limits);
-    /// `otherwise` when the endpoint answers something that is not one.
-    static func embedding(of text: String, plan: CallPlan, state: ConnectionState, control: CallControl, otherwise failure: AIQueryError) throws -> [Float] {
-        let prepared = try plan.prepare(.text(text), control: control)
-        return try plan.runtime.pipeline.answer(prepared, plan: plan, control: control) { response throws(AIQueryError) -> [Float] in
-            guard case .embedding(let vector) = response.output, !vector.isEmpty else { throw failure }
-            return vector
-        }.get()
     }
 }
 

@@ -12,18 +12,7 @@ enum VectorFunctions {
         return cosine(a, b).map(SQLResult.double) ?? .null
     }
 
-    /// Cosine similarity of two vectors of one length, in double precision; nil when either is all zeros.
-    static func cosine(_ a: [Float], _ b: [Float]) -> Double? {
-        var dot = 0.0, normA = 0.0, normB = 0.0
-        for index in a.indices {
-            let x = Double(a[index]), y = Double(b[index])
-            dot += x * y
-            normA += x * x
-            normB += y * y
-        }
-        guard normA > 0, normB > 0 else { return nil }
-        return dot / (normA.squareRoot() * normB.squareRoot())
-    }
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double? { VectorMath.cosine(a, b) }
 
     /// A NaN or an infinity makes any similarity meaningless: say so rather than answer NULL.
     static func finite(_ vector: [Float], position: String) throws -> [Float] {

@@ -117,9 +117,8 @@ final class VectorSearch: RowStream {
         let plan = try state.plan(endpoint: name, options: CallOptions())
         defer { plan.finishStatement() }
         let interrupt = InterruptCheck(db: db)
-        return try TaskFunctions.embedding(
-            of: query, plan: plan, state: state, control: CallControl(isCancelled: { interrupt.isInterrupted() }),
-            otherwise: AIQueryError(.invalidConfiguration, "endpoint '\(name)' did not answer with an embedding; vector_search needs an embeddings endpoint"))
+        let control = CallControl(isCancelled: { interrupt.isInterrupted() })
+        return try TaskPlan(embeddings: plan, control: control, needs: "vector_search").embedding(of: query, control: control)
     }
 }
 

@@ -68,3 +68,62 @@ struct PerStatementWorkTests {
         #expect(headers["authorization"] == "Bearer dapi-profile-token")
     }
 }
+
+/// A statement's scalar task function calls share one plan, as ai_query's rows do: the statement's budget is
+/// exact, identical rows are asked once even with the cache off, and the next run of the same prepared statement
+/// starts afresh.
+@Suite("task functions plan once per statement")
+struct TaskStatementTests {
+    let server: MockServer
+    var shell: Shell
+
+    init() throws {
+        server = try MockServer()
+        shell = try Shell(environment: ["AIQUERY_CACHE": "off"])
+    }
+
+    var setup: String {
+        """
+        SELECT ai_endpoint_set('tasks', '{"provider":"openai","task":"chat","model":"t","url":"\(server.baseURL)/v1"}');
+        SELECT ai_config('task_endpoint', 'tasks');
+        CREATE TABLE docs(id INTEGER PRIMARY KEY, body TEXT);
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) INSERT INTO docs(body) SELECT 'document ' || i FROM n;
+        """
+    }
+
+    func modelCalls() throws -> Int { try server.requests().filter { ($0["method"] as? String) == "POST" }.count }
+
+    @Test func aStatementsBudgetCountsEveryRow() throws {
+        let result = try shell.run(setup + "SELECT ai_config('max_calls', 3);\nSELECT count(ai_classify(body, json_array('a', 'b'))) FROM docs;")
+        #expect(result.stderr.contains("ai_classify: the statement reached its budget of maxCalls 3 (3 calls to 'tasks' made, 3 rows done)"), "\(result.stderr)")
+        #expect(try modelCalls() == 3)
+    }
+
+    @Test func identicalRowsAreAskedOnceWithTheCacheOff() throws {
+        let result = try shell.run(
+            setup + "SELECT count(ai_summarize(body)), count(ai_fix_grammar(body)) FROM docs, (SELECT 1 UNION ALL SELECT 2);")
+        #expect(result.stderr == "")
+        #expect(result.lines.last == "20|20")
+        #expect(try modelCalls() == 20, "10 texts, each summarized once and fixed once, for 20 rows")
+    }
+
+    @Test func theNextRunOfAPreparedStatementHasItsOwnBudget() throws {
+        let script = """
+            import sqlite3, sys
+            connection = sqlite3.connect(":memory:")
+            connection.enable_load_extension(True)
+            connection.load_extension(sys.argv[1])
+            connection.executescript(sys.argv[2])
+            connection.execute("SELECT ai_config('max_calls', 2)")
+            for group in range(4):  # one cached prepared statement, run four times: two rows, two calls each
+                rows = connection.execute("SELECT ai_summarize(body) FROM docs WHERE id IN (?, ?)", (2 * group + 1, 2 * group + 2)).fetchall()
+                print(len(rows))
+            """
+        let run = try runToEnd([
+            "env", "HOME=\(shell.home.path)", "AIQUERY_CACHE=off", ForkTests.python, "-c", script, try Paths.library, setup,
+        ])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.split(separator: "\n").suffix(4) == ["2", "2", "2", "2"], "\(run.output)")
+        #expect(try modelCalls() == 8)
+    }
+}

@@ -1,6 +1,19 @@
 /// The encoder's element-wise kernels over raw pointers. They are written branch-free (selects, bit tricks, no
 /// libm calls) so LLVM vectorises the loops: the exact-erf GELU alone runs 1536 times per token per layer.
-enum VectorMath {
+public enum VectorMath {
+    /// Cosine similarity of two vectors of one length, in double precision; nil when either is all zeros.
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Double? {
+        var dot = 0.0, normA = 0.0, normB = 0.0
+        for index in a.indices {
+            let x = Double(a[index]), y = Double(b[index])
+            dot += x * y
+            normA += x * x
+            normB += y * y
+        }
+        guard normA > 0, normB > 0 else { return nil }
+        return dot / (normA.squareRoot() * normB.squareRoot())
+    }
+
     /// erf(x) as a rational function of x, the approximation Eigen and XLA use for float: absolute error
     /// below 5e-7 over the whole line (erf is ±1 in float beyond ±4, hence the clamp).
     @inline(__always)
