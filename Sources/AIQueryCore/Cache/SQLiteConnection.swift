@@ -37,7 +37,10 @@ final class SQLiteConnection: @unchecked Sendable {
                 return
             }
             let rc = api.exec(db, schema)
-            if rc == SQLiteAPI.ok { return }
+            if rc == SQLiteAPI.ok {
+                try execute(pragmas)
+                return
+            }
             let error = failure()
             _ = api.exec(db, "ROLLBACK")
             let busy = rc & 0xff == 5 || rc & 0xff == 6  // SQLITE_BUSY, SQLITE_LOCKED
