@@ -118,7 +118,7 @@ for prompt, records, answered in log.execute(
 missing = sum(1 for p in finished_prompts if p not in logged)
 twice = sum(1 for p in finished_prompts if logged.get(p, (1, 1))[0] > 1)
 unanswered = sum(1 for p in finished_prompts if logged.get(p, (1, 1))[1] != 1)
-hung_up_logged = sum(records for prompt, (records, answered) in logged.items() if answered == 0)
+hung_up_logged = log.execute("SELECT count(*) FROM calls WHERE door = 'serve' AND status_code = 499").fetchone()[0]
 print(f"call log: {len(finished_prompts)} finished requests, missing {missing}, logged more than once {twice}, "
       f"not logged as answered {unanswered} (targets 0); {hung_up_logged} records of callers that hung up (status 499)")
 

@@ -130,6 +130,32 @@ struct CallLogTests {
         #expect(bad.status == 400 && (bad.json["message"] as? String)?.contains("'limit' must be an integer from 1 to 10000") == true)
         let metrics = try curl(auth + [server.baseURL + "/metrics"], in: shell.home).body
         #expect(metrics.contains("aiquery_call_log_records_total 2"))
+
+        // A caller that hangs up mid-stream: its call is recorded as the caller's doing, with its first word's time.
+        let hangUp = try runToEnd([
+            "python3", "-c",
+            """
+            import http.client, json, sys, urllib.parse
+            url = urllib.parse.urlparse(sys.argv[1])
+            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+            prompt = "hang " * 60 + "[[token_ms:50]]"
+            body = json.dumps({"stream": True, "messages": [{"role": "user", "content": prompt}]})
+            connection.request("POST", "/serving-endpoints/m/invocations", body, {"Authorization": "Bearer " + sys.argv[2]})
+            response = connection.getresponse()
+            print(response.status, response.readline().decode()[:5])
+            connection.close()
+            """, server.baseURL, Self.token,
+        ])
+        #expect(hangUp.output.hasPrefix("200 data:"), "\(hangUp.output)")
+        var hungUp: [String: Any]?
+        let deadline = Date().addingTimeInterval(60)
+        while hungUp == nil, Date() < deadline {
+            let recent = try curl(auth + [server.baseURL + "/api/2.0/aiquery/calls?door=serve&status=error"], in: shell.home).json["calls"] as? [[String: Any]]
+            hungUp = recent?.first { $0["status_code"] as? Int == 499 }
+            if hungUp == nil { usleep(50_000) }
+        }
+        #expect(hungUp?["error_code"] as? String == "CANCELLED" && hungUp?["ttft_ms"] is Double, "\(hungUp ?? [:])")
+        #expect(hungUp?["error_message"] as? String == "the caller went away before the answer was whole")
         #expect(server.stop() == 0)
     }
 

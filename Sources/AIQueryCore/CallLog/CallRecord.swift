@@ -62,7 +62,8 @@ extension CallRecord {
             trace = error.trace
             record.status = error.httpStatus
             record.errorCode = error.databricksErrorCode
-            record.errorMessage = Self.clip(error.message)
+            record.errorMessage =
+                error.isCancellation && plan.door == .serve ? "the caller went away before the answer was whole" : Self.clip(error.message)
         }
         record.attempts = trace.attempts
         record.latencyMs = trace.seconds.map { ($0 * 1e6).rounded() / 1000 }

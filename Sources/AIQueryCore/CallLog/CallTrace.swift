@@ -29,6 +29,7 @@ extension Result where Success == ModelResponse, Failure == AIQueryError {
             return .success(response)
         case .failure(var error):
             error.trace.seconds = error.trace.seconds ?? seconds
+            error.trace.firstDeltaSeconds = error.trace.firstDeltaSeconds ?? firstDelta
             return .failure(error)
         }
     }
