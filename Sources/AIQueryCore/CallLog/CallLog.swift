@@ -12,6 +12,7 @@ public final class CallLog: @unchecked Sendable {
     private let writer: SQLiteConnection
     // The writer's statements are only touched under its lock.
     private var insertStatement: OpaquePointer?
+    private var dailyStatement: OpaquePointer?
     private let queue = Mutex(Queue())
     private let thread = BackgroundWriter(window: 0.02, name: "aiquery-log")
     private let counters = Mutex(Counters())
@@ -45,6 +46,7 @@ public final class CallLog: @unchecked Sendable {
         writer = try SQLiteConnection(path: settings.path, api: api, what: "the call log", variable: "AIQUERY_CALL_LOG")
         try writer.setUp(schema: CallLogSchema.create, isReady: CallLogSchema.isReady, then: CallLogSchema.pragmas)
         insertStatement = try writer.prepare(CallLogSchema.insert)
+        dailyStatement = try writer.prepare(DailyTotals.upsert)
         thread.setFlush { [weak self] in self?.writeQueued() }
         try? writer.withLock { () throws(AIQueryError) in try applyRetention() }
     }
@@ -52,6 +54,7 @@ public final class CallLog: @unchecked Sendable {
     /// A log made for a while (a test's) closes its file; a runtime's lives as long as its process.
     deinit {
         _ = api.finalize(insertStatement)
+        _ = api.finalize(dailyStatement)
         _ = api.close(writer.db)
     }
 
@@ -91,7 +94,7 @@ public final class CallLog: @unchecked Sendable {
             try writer.withLock { () throws(AIQueryError) in
                 try writer.transaction { () throws(AIQueryError) in
                     for record in batch { try insert(record) }
-                    try CallLogSchema.addToDaily(batch, connection: writer)
+                    try CallLogSchema.addToDaily(batch, connection: writer, statement: dailyStatement)
                 }
                 sinceRetention += batch.count
                 if sinceRetention >= Self.recordsPerRetention || System.monotonicSeconds() - lastRetention >= Self.secondsPerRetention {
@@ -142,7 +145,9 @@ extension CallLog {
     /// In a forked child: closes its copy of the connection (``SQLiteResponseStore/abandonAfterFork()``).
     func abandonAfterFork() {
         _ = api.finalize(insertStatement)
+        _ = api.finalize(dailyStatement)
         insertStatement = nil
+        dailyStatement = nil
         writer.closeAbandoned()
     }
 }

@@ -101,7 +101,8 @@ enum CallLogSchema {
     }
 
     /// Adds a batch of records to their days' totals. Called inside the batch's write transaction.
-    static func addToDaily(_ records: [CallRecord], connection: SQLiteConnection) throws(AIQueryError) {
+    /// - Parameter statement: ``DailyTotals/upsert``, prepared on `connection`.
+    static func addToDaily(_ records: [CallRecord], connection: SQLiteConnection, statement: OpaquePointer?) throws(AIQueryError) {
         struct Key: Hashable {
             var day: String
             var endpoint: String
@@ -111,8 +112,7 @@ enum CallLogSchema {
         for record in records {
             totals[Key(day: day(of: record.eventTime), endpoint: record.endpoint, door: record.door.rawValue), default: DailyTotals()].add(record)
         }
-        let statement = try connection.prepare(DailyTotals.upsert)
-        defer { _ = connection.api.finalize(statement) }
+        defer { _ = connection.api.reset(statement) }
         for (key, total) in totals {
             _ = connection.api.reset(statement)
             total.bind(day: key.day, endpoint: key.endpoint, door: key.door, to: statement, api: connection.api)
