@@ -92,7 +92,10 @@ public final class CallLogScan {
         case 1: return .integer(api.columnInt64(statement, Int32(column)))
         case 2: return .real(api.columnDouble(statement, Int32(column)))
         case SQLiteAPI.null: return .null
-        default: return .text(connection.bytes(statement, Int32(column)).map { String(decoding: $0, as: UTF8.self) } ?? "")
+        default:
+            // Straight from SQLite's buffer: a scan reads a million of these.
+            let count = Int(api.columnBytes(statement, Int32(column)))
+            return .text(String(decoding: UnsafeRawBufferPointer(start: api.columnBlob(statement, Int32(column)), count: count), as: UTF8.self))
         }
     }
 

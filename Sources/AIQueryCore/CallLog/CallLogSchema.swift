@@ -86,6 +86,13 @@ enum CallLogSchema {
 
     /// The UTC day of a time, `YYYY-MM-DD`.
     static func day(of unixSeconds: Double) -> String {
+        var bytes: [UInt8] = []
+        appendDay(of: unixSeconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `YYYY-MM-DD` as bytes, for formatting a time without a string per part.
+    static func appendDay(of unixSeconds: Double, to bytes: inout [UInt8]) {
         // Days since 1970 to a civil date (Howard Hinnant's algorithm): no Foundation, no time zone.
         let z = Int((unixSeconds / 86_400).rounded(.down)) + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -95,9 +102,14 @@ enum CallLogSchema {
         let mp = (5 * dayOfYear + 2) / 153
         let d = dayOfYear - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yearOfEra + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(y)-\(two(m))-\(two(d))"
+        let y = min(9999, max(0, yearOfEra + era * 400 + (m <= 2 ? 1 : 0)))
+        for divisor in [1000, 100, 10, 1] { bytes.append(UInt8(48 + y / divisor % 10)) }
+        bytes.append(45)
+        bytes.append(UInt8(48 + m / 10))
+        bytes.append(UInt8(48 + m % 10))
+        bytes.append(45)
+        bytes.append(UInt8(48 + d / 10))
+        bytes.append(UInt8(48 + d % 10))
     }
 
     /// Adds a batch of records to their days' totals. Called inside the batch's write transaction.

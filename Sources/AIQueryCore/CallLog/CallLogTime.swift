@@ -6,12 +6,25 @@ public enum CallLogTime {
         let seconds = milliseconds.floorDivided(by: 1000)
         let millis = Int(milliseconds - seconds * 1000)
         let inDay = Int(seconds - seconds.floorDivided(by: 86_400) * 86_400)
-        func pad(_ n: Int, _ width: Int) -> String {
-            let digits = String(n)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        // Written as bytes: `ai_usage_log` formats every row it reads.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24 + suffix.utf8.count)
+        CallLogSchema.appendDay(of: Double(seconds), to: &bytes)
+        bytes.append(contentsOf: separator.utf8)
+        func two(_ n: Int) {
+            bytes.append(UInt8(48 + n / 10))
+            bytes.append(UInt8(48 + n % 10))
         }
-        return CallLogSchema.day(of: Double(seconds)) + separator + pad(inDay / 3600, 2) + ":" + pad(inDay / 60 % 60, 2) + ":" + pad(inDay % 60, 2)
-            + "." + pad(millis, 3) + suffix
+        two(inDay / 3600)
+        bytes.append(58)
+        two(inDay / 60 % 60)
+        bytes.append(58)
+        two(inDay % 60)
+        bytes.append(46)
+        bytes.append(UInt8(48 + millis / 100))
+        two(millis % 100)
+        bytes.append(contentsOf: suffix.utf8)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Unix seconds of `YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z]`, or of a number (Unix seconds); nil otherwise.
