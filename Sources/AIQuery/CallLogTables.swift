@@ -5,13 +5,9 @@ import Synchronization
 /// event_time > datetime('now', '-7 days')`); `ai_usage_daily`: its daily totals, kept after the calls are gone.
 /// A connection restricted to some endpoints sees only their records.
 enum CallLogTables {
-    /// The log's columns with `event_time` (text, UTC) first and `id` last.
+    /// The log's columns with `event_time` (text, UTC) first and `id` last, the others as typed in the file.
     static let logColumns: [String] =
-        ["event_time TEXT"] + zip(CallLogScan.columns.dropFirst(2), logTypes).map { "\($0) \($1)" } + ["id INTEGER"]
-    private static let logTypes = [
-        "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT", "INTEGER", "INTEGER", "INTEGER", "INTEGER", "INTEGER",
-        "INTEGER", "INTEGER", "REAL", "REAL", "REAL", "TEXT", "INTEGER", "TEXT", "TEXT",
-    ]
+        ["event_time TEXT"] + zip(CallLogScan.columns, CallLogScan.types).dropFirst(2).map { "\($0) \($1)" } + ["id INTEGER"]
     static let logRangeColumn: Int32 = 0
 
     static let dailyColumns = [

@@ -9,10 +9,8 @@ enum VectorFunctions {
         guard a.count == b.count else {
             throw AIQueryError("the vectors have different lengths (\(a.count) and \(b.count)); compare embeddings from the same model")
         }
-        return cosine(a, b).map(SQLResult.double) ?? .null
+        return VectorMath.cosine(a, b).map(SQLResult.double) ?? .null
     }
-
-    static func cosine(_ a: [Float], _ b: [Float]) -> Double? { VectorMath.cosine(a, b) }
 
     /// A NaN or an infinity makes any similarity meaningless: say so rather than answer NULL.
     static func finite(_ vector: [Float], position: String) throws -> [Float] {

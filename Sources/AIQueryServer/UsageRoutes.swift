@@ -49,7 +49,9 @@ enum UsageRoutes {
         let scan = try CallLogScan(path: log.path, api: log.api, query: unlimited)
         defer { scan.close() }
         var records: [JSONValue] = []
+        let endpointColumn = CallLogScan.columns.firstIndex(of: "endpoint_name")!
         while records.count < query.limit ?? maxRecords, try scan.next() {
+            if allowlist.isRestricted, case .text(let endpoint) = scan.value(endpointColumn), (try? allowlist.check(endpoint)) == nil { continue }
             var fields: [(String, JSONValue)] = []
             for (index, name) in CallLogScan.columns.enumerated() {
                 let value = scan.value(index)
@@ -66,8 +68,6 @@ enum UsageRoutes {
                     fields.append((name, value.json))
                 }
             }
-            let endpoint = fields.first { $0.0 == "endpoint_name" }?.1.stringValue ?? ""
-            if allowlist.isRestricted, (try? allowlist.check(endpoint)) == nil { continue }
             records.append(.object(fields))
         }
         return records

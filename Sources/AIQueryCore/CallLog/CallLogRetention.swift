@@ -8,7 +8,7 @@ struct CallLogRetention {
     /// Called under the connection's lock, outside a transaction.
     func apply(now: Double) throws(AIQueryError) {
         var removed = try connection.transaction { () throws(AIQueryError) in
-            try delete("DELETE FROM calls WHERE event_time < ?1", bound: now - settings.retentionDays * 86_400)
+            try delete("DELETE FROM calls WHERE event_time < ?1", bound: .real(now - settings.retentionDays * 86_400))
         }
         let used = try integer("SELECT (SELECT page_count FROM pragma_page_count) - (SELECT freelist_count FROM pragma_freelist_count)")
             * (try integer("SELECT page_size FROM pragma_page_size"))
@@ -16,16 +16,16 @@ struct CallLogRetention {
             let count = try integer("SELECT count(*) FROM calls")
             let keep = Int(Double(count) * 0.8 * Double(settings.maxBytes) / Double(used))
             removed += try connection.transaction { () throws(AIQueryError) in
-                try delete("DELETE FROM calls WHERE id IN (SELECT id FROM calls ORDER BY id LIMIT ?1)", bound: Double(count - keep))
+                try delete("DELETE FROM calls WHERE id IN (SELECT id FROM calls ORDER BY id LIMIT ?1)", bound: .integer(Int64(count - keep)))
             }
         }
         if removed > 0 { _ = connection.api.exec(connection.db, "PRAGMA incremental_vacuum") }
     }
 
-    private func delete(_ sql: String, bound value: Double) throws(AIQueryError) -> Int {
+    private func delete(_ sql: String, bound value: CallLogValue) throws(AIQueryError) -> Int {
         let statement = try connection.prepare(sql)
         defer { _ = connection.api.finalize(statement) }
-        if sql.contains("LIMIT") { _ = connection.api.bindInt64(statement, 1, Int64(value)) } else { _ = connection.api.bindDouble(statement, 1, value) }
+        connection.bind(value, at: 1, of: statement)
         guard connection.api.step(statement) == SQLiteAPI.done else { throw connection.failure() }
         return Int(connection.api.changes(connection.db))
     }

@@ -34,6 +34,8 @@ public enum CallLogValue: Sendable, Equatable {
 public final class CallLogScan {
     /// `id`, then the columns of ``CallLogSchema/columns``.
     public static let columns = ["id"] + CallLogSchema.columns
+    /// Each column's SQLite type in the file (`INTEGER`, `REAL`, `TEXT`), in the order of ``columns``.
+    public static let types = ["INTEGER"] + CallLogSchema.declarations.map { String($0.type.split(separator: " ")[0]) }
     private let connection: SQLiteConnection
     private let statement: OpaquePointer?
 
@@ -61,15 +63,7 @@ public final class CallLogScan {
             _ = connection.api.close(connection.db)
             throw error
         }
-        for (offset, value) in bindings.enumerated() {
-            let index = Int32(offset + 1)
-            switch value {
-            case .real(let number): _ = connection.api.bindDouble(statement, index, number)
-            case .text(let text): _ = connection.api.bindText(statement, index, text, -1)
-            case .integer(let number): _ = connection.api.bindInt64(statement, index, number)
-            case .null: _ = connection.api.bindNull(statement, index)
-            }
-        }
+        for (offset, value) in bindings.enumerated() { connection.bind(value, at: Int32(offset + 1), of: statement) }
     }
 
     deinit { close() }
@@ -104,5 +98,17 @@ public final class CallLogScan {
         closed = true
         _ = connection.api.finalize(statement)
         _ = connection.api.close(connection.db)
+    }
+}
+
+extension SQLiteConnection {
+    /// A call log value bound as its own SQLite type.
+    func bind(_ value: CallLogValue, at index: Int32, of statement: OpaquePointer?) {
+        switch value {
+        case .real(let number): _ = api.bindDouble(statement, index, number)
+        case .text(let text): _ = api.bindText(statement, index, text, -1)
+        case .integer(let number): _ = api.bindInt64(statement, index, number)
+        case .null: _ = api.bindNull(statement, index)
+        }
     }
 }

@@ -3,11 +3,17 @@
 /// `daily` adds each day's records up per endpoint and door as they are written, so totals over a year read a
 /// few hundred rows, and outlive the calls that retention removes.
 enum CallLogSchema {
-    static let columns = [
-        "event_time", "endpoint_name", "destination_model", "provider", "door", "task", "status_code", "error_code", "error_message",
-        "cache_hit", "requests", "retries", "input_tokens", "output_tokens", "total_tokens", "tokens_estimated", "latency_ms",
-        "ttft_ms", "cost_usd", "request_tags", "pid", "request", "response",
+    /// The columns of `calls` after its `id`, in order, with their declarations: the one list the table, its
+    /// insert and `ai_usage_log` are made from.
+    static let declarations: [(name: String, type: String)] = [
+        ("event_time", "REAL NOT NULL"), ("endpoint_name", "TEXT NOT NULL"), ("destination_model", "TEXT"), ("provider", "TEXT"),
+        ("door", "TEXT NOT NULL"), ("task", "TEXT"), ("status_code", "INTEGER NOT NULL"), ("error_code", "TEXT"),
+        ("error_message", "TEXT"), ("cache_hit", "INTEGER NOT NULL"), ("requests", "INTEGER NOT NULL"),
+        ("retries", "INTEGER NOT NULL"), ("input_tokens", "INTEGER"), ("output_tokens", "INTEGER"), ("total_tokens", "INTEGER"),
+        ("tokens_estimated", "INTEGER NOT NULL"), ("latency_ms", "REAL"), ("ttft_ms", "REAL"), ("cost_usd", "REAL"),
+        ("request_tags", "TEXT"), ("pid", "INTEGER"), ("request", "TEXT"), ("response", "TEXT"),
     ]
+    static let columns = declarations.map(\.name)
 
     static let create = """
         PRAGMA auto_vacuum=INCREMENTAL;
@@ -15,14 +21,7 @@ enum CallLogSchema {
         PRAGMA synchronous=NORMAL;
         PRAGMA journal_size_limit=1048576;
         BEGIN IMMEDIATE;
-        CREATE TABLE IF NOT EXISTS calls(
-            id INTEGER PRIMARY KEY,
-            event_time REAL NOT NULL, endpoint_name TEXT NOT NULL, destination_model TEXT, provider TEXT, door TEXT NOT NULL,
-            task TEXT, status_code INTEGER NOT NULL, error_code TEXT, error_message TEXT, cache_hit INTEGER NOT NULL,
-            requests INTEGER NOT NULL, retries INTEGER NOT NULL, input_tokens INTEGER, output_tokens INTEGER, total_tokens INTEGER,
-            tokens_estimated INTEGER NOT NULL, latency_ms REAL, ttft_ms REAL, cost_usd REAL, request_tags TEXT, pid INTEGER,
-            request TEXT, response TEXT
-        );
+        CREATE TABLE IF NOT EXISTS calls(id INTEGER PRIMARY KEY, \(declarations.map { "\($0.name) \($0.type)" }.joined(separator: ", ")));
         CREATE INDEX IF NOT EXISTS calls_time ON calls(event_time);
         CREATE TABLE IF NOT EXISTS daily(
             day TEXT NOT NULL, endpoint_name TEXT NOT NULL, door TEXT NOT NULL,

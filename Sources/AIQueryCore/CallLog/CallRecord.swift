@@ -69,7 +69,7 @@ extension CallRecord {
         record.latencyMs = trace.seconds.map { ($0 * 1e6).rounded() / 1000 }
         record.ttftMs = trace.firstDeltaSeconds.map { ($0 * 1e6).rounded() / 1000 }
         if record.cacheHit, endpoint.price != nil { record.costUSD = 0 }
-        if keepsContent, let call { record.request = plan.contentRedactor().redact(Self.clip(call.body.serialized())) }
+        if keepsContent, let call { record.request = Self.clip(plan.contentRedactor().redact(call.body.serialized())) }
         return record
     }
 
@@ -83,9 +83,7 @@ extension CallRecord {
             inputTokens = ((call?.bodyBytes ?? 0) + 1) / 4
             if case .text(let text) = response.output { outputTokens = (text.utf8.count + 1) / 4 } else { outputTokens = 0 }
         }
-        if let price = plan.endpoint.price {
-            costUSD = (Double(inputTokens ?? 0) * price.inputPerMillion + Double(outputTokens ?? 0) * price.outputPerMillion) / 1e6
-        }
+        costUSD = plan.endpoint.price?.cost(input: inputTokens ?? 0, output: outputTokens ?? 0)
     }
 
     static func text(of output: ModelOutput) -> String {

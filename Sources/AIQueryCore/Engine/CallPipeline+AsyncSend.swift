@@ -44,11 +44,8 @@ extension CallPipeline {
                     throw CallControl.cancelledError
                 }
                 let sent = System.monotonicSeconds()
-                var outcome = await transport.send(attempts.request(secret: secret))
-                // A caller gone mid-answer cancels the task, and the transport drops the connection: that is the
-                // caller's doing (499), not the upstream failing.
-                if case .failure = outcome, Task.isCancelled { outcome = .failure(HTTPError(.cancelled, "the caller went away")) }
-                switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
+                let outcome = await transport.send(attempts.request(secret: secret))
+                switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret, callerGone: Task.isCancelled) {
                 case .answer(let exchange): return exchange
                 case .retry(let wait): try await Self.pause(wait)
                 }

@@ -88,10 +88,11 @@ extension CallPipeline {
             plan.tally.addUpstreamSeconds(seconds)
             plan.runtime.ledger.recordCall(endpoint: plan.endpoint.name, isRetry: false, seconds: seconds, usage: usage)
             plan.tally.addTokens(usage)
-            return vectors.map { vector in
+            let share = tokens / max(1, vectors.count), rest = tokens % max(1, vectors.count)
+            return vectors.enumerated().map { index, vector in
                 var response = ModelResponse(output: .embedding(vector))
                 // The model's tokens, shared out so that the rows' records add up to what it counted.
-                response.usage = TokenUsage(input: tokens / max(1, calls.count), output: 0)
+                response.usage = TokenUsage(input: share + (index < rest ? 1 : 0), output: 0)
                 return .success(response)
             }
         } catch {

@@ -39,11 +39,10 @@ extension CallPipeline {
                     throw CallControl.cancelledError
                 }
                 let sent = System.monotonicSeconds()
-                var outcome = Result { () throws(HTTPError) in
+                let outcome = Result { () throws(HTTPError) in
                     try plan.transport.send(attempts.request(secret: secret), isCancelled: control.isCancelled)
                 }
-                if case .failure = outcome, control.isCancelled?() == true { outcome = .failure(HTTPError(.cancelled, "the caller went away")) }
-                switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret) {
+                switch try attempts.settle(outcome, permit: permit, sent: sent, secret: secret, callerGone: control.isCancelled?() == true) {
                 case .answer(let exchange): return exchange
                 case .retry(let wait): try control.sleep(wait)
                 }

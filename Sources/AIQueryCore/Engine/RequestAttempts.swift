@@ -63,8 +63,10 @@ struct RequestAttempts {
 
     /// What the attempt sent at `sent` with `secret` came to. Ends its rate-limit permit and records its usage
     /// either way; no text made from the answer shows the secret.
+    /// - Parameter callerGone: the caller has gone (Ctrl-C, a server's client hanging up): a transport failure is
+    ///   then the dropped request, the caller's doing, not the upstream failing.
     func settle(
-        _ outcome: Result<HTTPResponse, HTTPError>, permit: LimitPermit?, sent: Double, secret: String?
+        _ outcome: Result<HTTPResponse, HTTPError>, permit: LimitPermit?, sent: Double, secret: String?, callerGone: Bool = false
     ) throws(AIQueryError) -> Next {
         let endpoint = plan.endpoint
         let redactor = credential.redactor(sending: secret)
@@ -75,7 +77,7 @@ struct RequestAttempts {
         case .failure(let error):
             permit?.finish(actualTokens: nil)
             plan.runtime.ledger.recordCall(endpoint: endpoint.name, isRetry: attempt > 1, seconds: seconds, usage: nil)
-            if error.kind == .cancelled { throw CallControl.cancelledError }
+            if error.kind == .cancelled || callerGone { throw CallControl.cancelledError }
             let wait = policy.backoff(attempt: attempt)
             // Once the caller has the first words of an answer, another attempt would tell it a different story.
             let begun = streamed?.hasDelivered == true

@@ -24,7 +24,6 @@ public final class Runtime: Sendable {
     private let cacheStore: OpenedOnce<SQLiteResponseStore>
     /// The call log, opened on first record; nil inside when it is off or could not be opened.
     private let callLogFile: OpenedOnce<CallLog>
-    public let callLogSettings: CallLogSettings?
 
     /// - Parameters:
     ///   - cachePath: the cache file; by default `AIQUERY_CACHE`'s (nil: no cache).
@@ -36,7 +35,6 @@ public final class Runtime: Sendable {
         maxWorkerThreads: Int = 256
     ) {
         self.sqlite = sqlite
-        callLogSettings = callLog
         // A file that cannot be opened is a warning, not an error: rows are answered without it (cache mode replay
         // then says the cache is missing), calls go on without a record.
         cacheStore = OpenedOnce(warning: "cache-open", "answering without the cache") { () throws(AIQueryError) in

@@ -12,6 +12,11 @@ public final class UsageLedger: Sendable {
             self.inputPerMillion = inputPerMillion
             self.outputPerMillion = outputPerMillion
         }
+
+        /// US dollars for these tokens.
+        public func cost(input: Int, output: Int) -> Double {
+            (Double(input) * inputPerMillion + Double(output) * outputPerMillion) / 1e6
+        }
     }
 
     public struct EndpointUsage: Sendable {
@@ -21,7 +26,7 @@ public final class UsageLedger: Sendable {
         public var price: Price?
 
         public var cost: Double? {
-            price.map { (Double(counts.inputTokens) * $0.inputPerMillion + Double(counts.outputTokens) * $0.outputPerMillion) / 1e6 }
+            price?.cost(input: counts.inputTokens, output: counts.outputTokens)
         }
     }
 
