@@ -64,6 +64,7 @@ import Testing
         #expect(CallLogTime.seconds("2000-02-29") == 951_782_400)
         #expect(CallLogTime.seconds("1796401780") == 1_796_401_780)
         #expect(CallLogTime.seconds("yesterday") == nil)
+        #expect(CallLogTime.seconds("nan") == nil && CallLogTime.seconds("1e400") == nil && CallLogTime.seconds("-inf") == nil)
         #expect(CallLogTime.seconds("2026-13-01") == nil)
     }
 

@@ -27,9 +27,9 @@ public enum CallLogTime {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Unix seconds of `YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z]`, or of a number (Unix seconds); nil otherwise.
+    /// Unix seconds of `YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z]`, or of a finite number (Unix seconds); nil otherwise.
     public static func seconds(_ text: String) -> Double? {
-        if let number = Double(text.trimmed()) { return number }
+        if let number = Double(text.trimmed()) { return number.isFinite ? number : nil }
         let bytes = Array(text.trimmed().utf8)
         var index = 0
         func digits(_ count: Int) -> Int? {
