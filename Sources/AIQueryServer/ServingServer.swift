@@ -20,7 +20,7 @@ public enum ServingServer {
         // The blocking parts (https through libcurl, local models, the cache's writer) run on worker threads.
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { loops.shutdownGracefully { _ in } }
-        let state = ServerState(options: options, runtime: Runtime(sqlite: sqlite, asyncTransport: UpstreamClient(loop: loops.next())))
+        let state = ServerState(options: options, runtime: Runtime(sqlite: sqlite, callLog: .configured(), asyncTransport: UpstreamClient(loop: loops.next())))
         let app = Application(
             router: router(state: state, logger: logger),
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(options.idleTimeout * 1e9)))),

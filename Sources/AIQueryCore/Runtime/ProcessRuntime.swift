@@ -30,7 +30,7 @@ public enum ProcessRuntime {
             }
             registerForkHandlers
             registerExitFlush
-            let runtime = Runtime(sqlite: sqlite)
+            let runtime = Runtime(sqlite: sqlite, callLog: .configured())
             slot.runtime = runtime
             slot.generation = forks.load(ordering: .acquiring)
             return runtime

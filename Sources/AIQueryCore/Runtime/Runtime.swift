@@ -27,11 +27,12 @@ public final class Runtime: Sendable {
 
     /// - Parameters:
     ///   - cachePath: the cache file; by default `AIQUERY_CACHE`'s (nil: no cache).
-    ///   - callLog: where calls are recorded; by default `AIQUERY_CALL_LOG`'s settings (nil: no log).
+    ///   - callLog: where calls are recorded; nil (the default): nowhere. The doors pass `AIQUERY_CALL_LOG`'s
+    ///     (``CallLogSettings/configured(cachePath:)``); a test's runtime keeps out of the user's log unless given one.
     ///   - asyncTransport: a client that sends without blocking a thread (a server's event loop).
     public init(
         sqlite: SQLiteAPI, cachePath: String? = SQLiteResponseStore.configuredPath,
-        callLog: CallLogSettings? = CallLogSettings.configured(), asyncTransport: (any AsyncHTTPTransport)? = nil,
+        callLog: CallLogSettings? = nil, asyncTransport: (any AsyncHTTPTransport)? = nil,
         maxWorkerThreads: Int = 256
     ) {
         self.sqlite = sqlite
