@@ -68,6 +68,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            // The browser pages, compiled into the binary: nothing to install beside it, nothing fetched.
+            resources: [.embedInCode("Pages")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "aiquery",

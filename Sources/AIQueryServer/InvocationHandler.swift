@@ -9,7 +9,7 @@ struct InvocationHandler: Sendable {
     let state: ServerState
 
     func respond(to request: ServingRequest) async throws(ServingError) -> (Response, CallPlan?) {
-        let plan = try state.plan(for: request.endpoint, options: request.options, requestTags: request.requestTags)
+        let plan = try state.plan(for: request.endpoint, options: request.options, requestTags: request.requestTags, cache: request.cacheMode)
         let endpoint = plan.endpoint
         let task: EndpointTask
         if let known = plan.knownTask {
@@ -53,7 +53,8 @@ struct InvocationHandler: Sendable {
                 task == .custom
                 ? ServingResponse.custom(response) : ServingResponse.chatOrCompletion(response, task: task, endpoint: request.endpoint, key: calls[0].key)
         }
-        let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("served-model-name")!: endpoint.model ?? endpoint.name]
+        var headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("served-model-name")!: endpoint.model ?? endpoint.name]
+        Self.describeSpending(of: plan, in: &headers)
         return (Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.serialized()))), plan)
     }
 
@@ -63,10 +64,10 @@ struct InvocationHandler: Sendable {
         switch plan.admitCaller(calls) {
         case .success(let permit): return permit
         case .failure(let wait):
-            let seconds = Int(min(wait.seconds.rounded(.up), 86_400))
-            throw ServingError(
-                .tooManyRequests, "REQUEST_LIMIT_EXCEEDED",
-                "Exceeded the rate limit of endpoint '\(plan.endpoint.name)'; retry after \(max(1, seconds)) s", retryAfter: max(1, seconds))
+            let seconds = max(1, Int(min(wait.seconds.rounded(.up), 86_400)))
+            let message = "Exceeded the rate limit of endpoint '\(plan.endpoint.name)'; retry after \(seconds) s"
+            plan.recordRefused(calls.first, error: AIQueryError(.rateLimited, message))
+            throw ServingError(.tooManyRequests, "REQUEST_LIMIT_EXCEEDED", message, retryAfter: seconds)
         }
     }
 
@@ -130,10 +131,12 @@ struct InvocationHandler: Sendable {
         let chunks = StreamChunks(task: task, endpoint: request.endpoint, key: call.key)
         let redactor = state.redactor
         let endpoint = request.endpoint
-        let headers: HTTPFields = [
+        var headers: HTTPFields = [
             .contentType: "text/event-stream", .cacheControl: "no-cache",
             HTTPField.Name("served-model-name")!: plan.endpoint.model ?? plan.endpoint.name,
         ]
+        // Known once the first words are here: a replay from the cache made no upstream call.
+        headers[HTTPField.Name("x-aiquery-cache")!] = plan.tally.snapshot.calls == 0 ? "hit" : "miss"
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
@@ -156,5 +159,15 @@ struct InvocationHandler: Sendable {
                     throw error
                 }
             })
+    }
+
+    /// `x-aiquery-cache` (hit, miss, or partial for embeddings some of whose inputs were cached) and, for a priced
+    /// endpoint, `x-aiquery-cost-usd`: what the pages show beside an answer.
+    static func describeSpending(of plan: CallPlan, in headers: inout HTTPFields) {
+        let counts = plan.tally.snapshot
+        headers[HTTPField.Name("x-aiquery-cache")!] = counts.calls == 0 ? "hit" : counts.cacheHits > 0 ? "partial" : "miss"
+        if let price = plan.endpoint.price {
+            headers[HTTPField.Name("x-aiquery-cost-usd")!] = String(price.cost(input: counts.inputTokens, output: counts.outputTokens))
+        }
     }
 }

@@ -17,6 +17,9 @@ public struct ServeOptions: Sendable {
     public var readTimeout = 30.0
     /// Seconds a connection may stay silent (between requests, or in the middle of reading one) before it is closed.
     public var idleTimeout = 60.0
+    /// Lets requests without a token in when they come over loopback from this server's own pages or a local
+    /// program (``AccessMiddleware``): no token prompt on one's own machine.
+    public var noAuthOnLoopback = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, token: String, clientID: String, clientSecret: String) {
         self.host = host

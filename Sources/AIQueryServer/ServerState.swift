@@ -15,8 +15,10 @@ final class ServerState: Sendable {
     var pipeline: CallPipeline { runtime.pipeline }
     let maxBodyBytes: Int
     let readTimeout: Double
+    let options: ServeOptions
 
     init(options: ServeOptions, runtime: Runtime) {
+        self.options = options
         self.runtime = runtime
         store = runtime.store
         tokens = AccessTokens(options: options)
@@ -30,9 +32,10 @@ final class ServerState: Sendable {
 
     /// The plan for one request, from the runtime's plan factory: the endpoint's own settings, the server's
     /// deadline, the caller's request tags, no connection layer.
-    func plan(for name: String, options: RequestOptions = RequestOptions(), requestTags: String? = nil) throws(ServingError) -> CallPlan {
+    func plan(for name: String, options: RequestOptions = RequestOptions(), requestTags: String? = nil, cache: CacheMode? = nil) throws(ServingError) -> CallPlan {
         var call = SettingLayer()
         if let requestTags { call[.requestTags] = .json(requestTags) }
+        if let cache { call[.cache] = .choice(cache.rawValue) }
         do {
             return try runtime.plan(endpoint: name, endpoints: endpoints, allowlist: allowlist, options: options, call: call, door: .serve)
         } catch {

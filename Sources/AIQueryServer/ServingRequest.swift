@@ -15,6 +15,9 @@ struct ServingRequest: Sendable {
     var route: Route
     /// The caller's `Databricks-Ai-Gateway-Request-Tags`, for the call log (sorted JSON).
     var requestTags: String?
+    /// `x-aiquery-cache: refresh` (ask the model again, and store its answer), `off`, `replay` or `on`: the
+    /// Playground's Regenerate, or a caller that wants a fresh answer.
+    var cacheMode: CacheMode?
 
     init(route: Route, endpoint pathName: String?, bytes: [UInt8]) throws(ServingError) {
         let parsed: JSONValue

@@ -41,8 +41,8 @@ public enum ServingServer {
         }
     }
 
-    static func router(state: ServerState, logger: Logger) -> Router<BasicRequestContext> {
-        let router = Router()
+    static func router(state: ServerState, logger: Logger) -> Router<ServeRequestContext> {
+        let router = Router(context: ServeRequestContext.self)
         router.middlewares.add(AccessMiddleware(state: state, logger: logger))
         let invocations = InvocationHandler(state: state)
         // One pattern per depth, dispatched here: an endpoint may be named "chat" or "completions".
@@ -90,6 +90,7 @@ public enum ServingServer {
         }
         router.get("health") { _, _ in json(.object([("status", .string("OK"))])) }
         UsageRoutes.add(to: router, state: state)
+        PageRoutes.add(to: router, state: state)
         return router
     }
 
@@ -107,6 +108,12 @@ public enum ServingServer {
                 do { parsed.requestTags = try RequestTags.normalized(.string(tags), label: RequestTags.header) } catch {
                     throw .invalidParameter(error.message)
                 }
+            }
+            if let mode = request.headers[HTTPField.Name("x-aiquery-cache")!] {
+                guard let cache = CacheMode(rawValue: mode.lowercased()) else {
+                    throw .invalidParameter("x-aiquery-cache must be on, off, refresh or replay; got '\(mode.truncatedForMessage(40))'")
+                }
+                parsed.cacheMode = cache
             }
             name = parsed.endpoint
             let answered = try await handler.respond(to: parsed)
@@ -182,35 +189,5 @@ public enum ServingServer {
     /// The URL the client reached the server by.
     static func baseURL(_ request: Request) -> String {
         "http://" + (request.head.authority ?? "127.0.0.1")
-    }
-}
-
-/// No token, no answer (except for the discovery and token routes, which clients call before they have one);
-/// every request is logged by method, path, status and time, never with its headers or body.
-struct AccessMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let state: ServerState
-    let logger: Logger
-    static let open: Set<String> = ["/.well-known/databricks-config", "/oidc/.well-known/oauth-authorization-server", "/oidc/v1/token", "/health"]
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let started = System.monotonicSeconds()
-        let response: Response
-        if !Self.open.contains(request.uri.path), !state.tokens.accepts(authorization: request.headers[.authorization]) {
-            let message =
-                request.headers[.authorization] == nil
-                ? "Credential was not sent or was of an unsupported type for this API." : "Invalid access token."
-            response = ServingError(.unauthorized, "UNAUTHENTICATED", message).response(redactor: state.redactor)
-        } else {
-            do { response = try await next(request, context) } catch let error as ServingError {
-                response = error.response(redactor: state.redactor)
-            } catch let error as Hummingbird.HTTPError {
-                response = ServingError(error.status, error.status == .notFound ? "ENDPOINT_NOT_FOUND" : "BAD_REQUEST", error.body ?? "\(error.status)")
-                    .response(redactor: state.redactor)
-            }
-        }
-        let milliseconds = ((System.monotonicSeconds() - started) * 1e4).rounded() / 10
-        logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(milliseconds) ms")
-        return response
     }
 }

@@ -8,7 +8,7 @@ import Hummingbird
 enum UsageRoutes {
     static let maxRecords = 10_000
 
-    static func add(to router: Router<BasicRequestContext>, state: ServerState) {
+    static func add(to router: Router<ServeRequestContext>, state: ServerState) {
         router.get("api/2.0/aiquery/calls") { request, _ in
             let query = try CallLogQuery(request, state: state)
             let log = try callLog(state)
@@ -20,17 +20,28 @@ enum UsageRoutes {
         }
         router.get("api/2.0/aiquery/usage") { request, _ in
             let query = try CallLogQuery(request, state: state)
+            let buckets = try bucketCount(request)
             let log = try callLog(state)
             let allowlist = state.allowlist
             let summary = try await state.pipeline.onWorker { _ in
                 Result { () throws(AIQueryError) in
                     log.flush()
-                    return try CallLogSummary.of(path: log.path, api: log.api, query: query)
+                    return try CallLogSummary.of(path: log.path, api: log.api, query: query, buckets: buckets) { (try? allowlist.check($0)) != nil }
                 }
             }.mapError { ServingError($0, endpoint: nil) }.get()
-            let groups = summary.groups.filter { (try? allowlist.check($0.endpoint)) != nil }
-            return ServingServer.json(.object([("endpoints", .array(groups.map(\.json)))]))
+            var fields: [(String, JSONValue)] = [("endpoints", .array(summary.groups.map(\.json))), ("totals", .object(summary.totals.fields))]
+            if let series = summary.series { fields.append(("series", series.json)) }
+            return ServingServer.json(.object(fields))
         }
+    }
+
+    /// `buckets` (1–1000): the usage's records over time in that many buckets; none without it.
+    private static func bucketCount(_ request: Request) throws(ServingError) -> Int? {
+        guard let text = request.uri.queryParameters["buckets"].map(String.init) else { return nil }
+        guard let count = Int(text), (1...CallLogSeries.maxBuckets).contains(count) else {
+            throw .invalidParameter("'buckets' must be an integer from 1 to \(CallLogSeries.maxBuckets); got '\(text.truncatedForMessage(40))'")
+        }
+        return count
     }
 
     private static func callLog(_ state: ServerState) throws(ServingError) -> CallLog {

@@ -41,6 +41,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay silent, between requests or while sending one, before it is closed.")
     var idleTimeout = 60.0
 
+    @Flag(help: "Answer requests without a token when they come over loopback (from this machine's browser or programs): no token prompt in the pages.")
+    var noAuthOnLoopback = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535, got \(port)") }
         for (name, value) in [("--read-timeout", readTimeout), ("--idle-timeout", idleTimeout)] where !(value > 0 && value <= 86_400) {
@@ -58,6 +61,7 @@ struct Serve: AsyncParsableCommand {
             clientSecret: System.environment("AIQUERY_SERVE_CLIENT_SECRET") ?? token)
         options.readTimeout = readTimeout
         options.idleTimeout = idleTimeout
+        options.noAuthOnLoopback = noAuthOnLoopback
         try await ServingServer.run(options: options, sqlite: .linked, logger: logger) { url in
             // The first line on standard output, written at once: scripts and tests read the port from it.
             var line = Array((url + "\n").utf8)

@@ -40,7 +40,8 @@ public final class CallLogScan {
     private let statement: OpaquePointer?
 
     /// - Parameter select: a query of its own in place of every column (an aggregate), its filters added.
-    public init(path: String, api: SQLiteAPI, query: CallLogQuery, sql select: String? = nil) throws(AIQueryError) {
+    /// - Parameter groupBy: columns an aggregate `select` groups by, put after the filters.
+    public init(path: String, api: SQLiteAPI, query: CallLogQuery, sql select: String? = nil, groupBy: String? = nil) throws(AIQueryError) {
         connection = try SQLiteConnection(path: path, api: api, what: "the call log", variable: "AIQUERY_CALL_LOG")
         var conditions: [String] = []
         var bindings: [CallLogValue] = []
@@ -55,6 +56,7 @@ public final class CallLogScan {
         if let failed = query.failed { conditions.append(failed ? "status_code >= 400" : "status_code < 400") }
         var sql = select ?? "SELECT \(Self.columns.joined(separator: ", ")) FROM calls"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        if let groupBy { sql += " GROUP BY " + groupBy }
         if select == nil { sql += query.newestFirst ? " ORDER BY event_time DESC, id DESC" : " ORDER BY event_time, id" }
         if let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
         do {
@@ -92,6 +94,19 @@ public final class CallLogScan {
             return .text(String(decoding: UnsafeRawBufferPointer(start: api.columnBlob(statement, Int32(column)), count: count), as: UTF8.self))
         }
     }
+
+    /// A text column's bytes, valid until the next step: read a million rows without making a string of each.
+    func bytes(_ column: Int) -> UnsafeRawBufferPointer {
+        let api = connection.api
+        let start = api.columnBlob(statement, Int32(column))
+        return UnsafeRawBufferPointer(start: start, count: start == nil ? 0 : Int(api.columnBytes(statement, Int32(column))))
+    }
+
+    /// A number column as a Double (0 for NULL or text).
+    func double(_ column: Int) -> Double { connection.api.columnDouble(statement, Int32(column)) }
+
+    /// Whether a column is NULL.
+    func isNull(_ column: Int) -> Bool { connection.api.columnType(statement, Int32(column)) == SQLiteAPI.null }
 
     public func close() {
         guard !closed else { return }

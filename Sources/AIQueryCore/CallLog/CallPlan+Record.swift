@@ -18,6 +18,12 @@ extension CallPlan {
         log.append(CallRecord.of(call, result: result, source: source, plan: self, keepsContent: log.settings.keepsContent))
     }
 
+    /// A request a door turned away before it reached the pipeline (the server's 429 for a caller over the
+    /// endpoint's `limit:`): recorded like a call that failed, so the usage shows it.
+    public func recordRefused(_ call: PreparedCall?, error: AIQueryError) {
+        record(call, result: .failure(error), source: .upstream)
+    }
+
     /// The statement's cache hits not yet recorded, as one record.
     func recordHits() {
         let hits = unloggedHits.exchange(0, ordering: .relaxed)

@@ -68,12 +68,18 @@ public struct Redactor: Sendable {
         }
     }
 
-    /// A URL as messages show it: a password in it (`http://user:pw@host`) becomes `***`.
+    /// A URL as messages show it: a password in it (`http://user:pw@host`) and the values of its query
+    /// (`?key=…`, where some APIs take their key) become `***`.
     public static func displayURL(_ url: String) -> String {
-        guard let credentials = userInfo(of: url), let colon = credentials.firstIndex(of: ":") else { return url }
         var shown = url
-        shown.replaceSubrange(url.index(after: colon)..<credentials.endIndex, with: "***")
-        return shown
+        if let credentials = userInfo(of: url), let colon = credentials.firstIndex(of: ":") {
+            shown.replaceSubrange(url.index(after: colon)..<credentials.endIndex, with: "***")
+        }
+        guard let question = shown.firstIndex(of: "?") else { return shown }
+        let query = shown[shown.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map { pair in
+            pair.firstIndex(of: "=").map { pair[...$0] + "***" } ?? pair
+        }
+        return String(shown[...question]) + query.joined(separator: "&")
     }
 
     /// The password of a URL's user info, which must be redacted like a key.

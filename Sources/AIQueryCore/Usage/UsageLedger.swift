@@ -123,6 +123,12 @@ public struct LatencyHistogram: Sendable {
         count += 1
     }
 
+    /// Adds another histogram's calls to this one.
+    public mutating func merge(_ other: LatencyHistogram) {
+        for index in buckets.indices { buckets[index] += other.buckets[index] }
+        count += other.count
+    }
+
     /// The upper edge of the bucket holding the `fraction` quantile (0.5 for p50), or nil with no calls.
     public func quantile(_ fraction: Double) -> Double? {
         guard count > 0 else { return nil }
