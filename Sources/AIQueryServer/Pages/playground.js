@@ -196,11 +196,14 @@
     for (const pane of panes) for (const span of $$(".best", pane.node)) span.classList.remove("best");
     if (done.length < 2) return $("#summary").textContent = "";
     const least = (key) => done.filter((p) => p.result[key] !== null).sort((a, b) => a.result[key] - b.result[key])[0];
-    const fast = least("ttft"), cheap = least("cost");
+    const priced = done.filter((p) => p.result.cost !== null).length;
+    // Cheapest only says something when every pane's cost is known: an unpriced endpoint may cost more or less.
+    const fast = least("ttft"), cheap = priced === done.length ? least("cost") : null;
     fast && $(".stat-ttft", fast.node).classList.add("best");
     cheap && $(".stat-cost", cheap.node).classList.add("best");
     $("#summary").textContent = [fast && `fastest: ${fast.result.endpoint} (TTFT ${AQ.fmtMs(fast.result.ttft)})`,
-      cheap ? `cheapest: ${cheap.result.endpoint} (${AQ.fmtCost(cheap.result.cost)})` : "cheapest: — (no endpoint has a price)"].filter(Boolean).join(" · ");
+      cheap ? `cheapest: ${cheap.result.endpoint} (${AQ.fmtCost(cheap.result.cost)})`
+        : `cheapest: — (${priced ? "not every endpoint has a price" : "no endpoint has a price"})`].filter(Boolean).join(" · ");
   }
 
   function busy(delta) {
