@@ -39,7 +39,9 @@ let package = Package(
         .target(name: "CSHA256", cSettings: cSettings),
         // sgemm for the in-process MiniLM embedder, from OpenBLAS loaded with dlopen on first use.
         .target(name: "CBLAS", cSettings: cSettings),
-        .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256", "CBLAS"], swiftSettings: swiftSettings),
+        // llama.cpp for in-process generation, opened with dlopen on first use (the headers of the pinned build).
+        .target(name: "CLlama", exclude: ["vendor/README.md"], cSettings: cSettings),
+        .target(name: "AIQueryCore", dependencies: ["CCurl", "CSHA256", "CBLAS", "CLlama"], swiftSettings: swiftSettings),
         .target(
             name: "AIQuery",
             dependencies: ["CAIQuery", "AIQueryCore"],

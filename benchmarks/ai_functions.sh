@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 rows=${ROWS:-1000} latency=${LATENCY_MS:-100} concurrency=${CONCURRENCY:-32} limit=${LIMIT:-100000}
 lib=.build/release/libAIQuery
 scripts/build >/dev/null
-scripts/local-llm start >/dev/null
+scripts/local-llm install >/dev/null
 work=$(mktemp -d)
 server=
 trap '[[ -n $server ]] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
@@ -70,7 +70,7 @@ SELECT printf('%-22s sentiment %5.1f %% right of %d, %5.1f %% well-formed | clas
 SQL
 }
 
-echo "measuring answer quality (local-gemma answers one request at a time: several minutes)…" >&2
+echo "measuring answer quality (the local models decode 8 rows at a time in the process: several minutes)…" >&2
 setup=""
 quality "local-gemma (default)"
 if [[ -n ${TASK_ENDPOINT:-} ]]; then

@@ -1,8 +1,9 @@
 -- aiquery quickstart: real models on this machine, no API key, no network.
 -- Run by scripts/quickstart on examples/reviews.sql (300 product reviews). Endpoints used:
 --   local-minilm  all-MiniLM-L6-v2 embeddings, computed inside the sqlite3 process (384 floats per text)
---   local-gemma   Gemma 3 270M, a small *base* model served on loopback by llama.cpp (scripts/local-llm start):
---                 it continues text, it does not follow instructions, so prompts show it a pattern to continue.
+--   local-gemma   Gemma 3 270M, a small *base* model run in the process by llama.cpp: it continues text, it does
+--                 not follow instructions, so prompts show it a pattern to continue.
+--   local-chat    SmolLM2-135M-Instruct, a small instruction-following model, also in the process.
 .headers on
 .mode box --wrap 70
 
@@ -36,8 +37,13 @@ WHERE id IN (SELECT id FROM (SELECT id FROM reviews WHERE rating = 1 ORDER BY id
 .timer off
 SELECT id, rating, sentiment, substr(body, 1, 50) || '...' AS review FROM reviews WHERE sentiment IS NOT NULL;
 
--- 4. With failOnError => false a failing row does not stop the statement: it carries errorMessage instead.
---    Row 2's prompt is longer than the model's 2048-token context, so the server refuses it.
+-- 4. An instruction-following model answers a question and writes a summary (chat: its own chat template).
+SELECT ai_query('local-chat', 'What is the capital of France? Answer in one word.', 'modelParameters', '{"max_tokens": 8}') AS answer;
+SELECT ai_query('local-chat', 'Summarize in one sentence: ' || body, 'modelParameters', '{"max_tokens": 60}') AS summary
+FROM reviews WHERE id = 6;
+
+-- 5. With failOnError => false a failing row does not stop the statement: it carries errorMessage instead.
+--    Row 2's prompt is longer than the model's 2048-token context, so that row alone fails.
 --    (MATERIALIZED: SQLite would otherwise copy the ai_query call into each json_extract and call it twice.)
 WITH answers AS MATERIALIZED (
   SELECT id, ai_query('local-gemma',
@@ -46,5 +52,5 @@ WITH answers AS MATERIALIZED (
   FROM reviews WHERE id <= 3)
 SELECT id, json_extract(r, '$.response') AS response, substr(json_extract(r, '$.errorMessage'), 1, 110) AS error FROM answers;
 
--- 5. What this run cost: calls, cache hits and latency per endpoint.
+-- 6. What this run cost: calls, cache hits and latency per endpoint.
 SELECT endpoint, rows, cache_hits, calls, errors, latency_p50_ms FROM ai_usage;

@@ -1,6 +1,7 @@
 -- aiquery task AI functions: Databricks' ai_classify, ai_extract, ai_analyze_sentiment, … on real local models.
 -- Run by scripts/quickstart on examples/reviews.sql after sql/quickstart.sql. With no configuration they ask the
--- built-in local-gemma (text functions, constrained by a grammar) and local-minilm (ai_similarity); point them at
+-- built-in models: local-chat writes (ai_summarize, ai_fix_grammar, ai_gen), local-gemma labels, extracts and
+-- translates under a grammar or a pattern, local-minilm embeds (ai_similarity); point them at
 -- a better model with ai_config('task_endpoint', 'my-llm') or task_endpoints: in the endpoints file.
 .headers on
 .mode box --wrap 60

@@ -15,9 +15,9 @@ final class ConnectionState: Sendable {
     let taskEndpoints = Mutex(TaskEndpointNames())
 
     /// The endpoints the task functions ask: this connection's, else the process's, the file's, the built-in ones.
-    func resolvedTaskEndpoints() throws(AIQueryError) -> (chat: String, embeddings: String) {
+    func resolvedTaskEndpoints(for function: TaskFunction? = nil) throws(AIQueryError) -> (chat: String, embeddings: String) {
         let names = try TaskEndpointNames.resolved(connection: taskEndpoints.withLock { $0 }, in: runtime)
-        return (names.chat ?? TaskEndpointNames.defaults.chat!, names.embeddings ?? TaskEndpointNames.defaults.embeddings!)
+        return (names.chat ?? TaskEndpointNames.builtInChat(for: function), names.embeddings ?? TaskEndpointNames.defaults.embeddings!)
     }
     func resolve(_ name: String) throws(AIQueryError) -> Endpoint { try endpoints.resolve(name, in: runtime) }
 

@@ -24,7 +24,7 @@ enum TaskFunctions {
                 "the first argument names a task function: \(TaskFunction.allCases.map(\.name).joined(separator: ", ")), e.g. ai_task_request('ai_classify', 'text', json_array('a', 'b'))")
         }
         guard let call = try TaskCall.make(function, Array(arguments.dropFirst())) else { return .null }
-        let names = try state.resolvedTaskEndpoints()
+        let names = try state.resolvedTaskEndpoints(for: function)
         let endpointName = function.usesEmbeddings ? names.embeddings : names.chat
         let plan = try state.dryRunPlan(endpoint: endpointName)
         let task = plan.knownTask ?? .chat
@@ -56,7 +56,7 @@ enum TaskFunctions {
         }
         let interrupt = InterruptCheck(db: db)
         let taskPlan = try TaskPlan(
-            chat: try state.plan(endpoint: state.resolvedTaskEndpoints().chat, options: CallOptions()), for: function,
+            chat: try state.plan(endpoint: state.resolvedTaskEndpoints(for: function).chat, options: CallOptions()), for: function,
             control: CallControl(isCancelled: { interrupt.isInterrupted() }))
         let plan = taskPlan.plan
         let masks = function == .mask

@@ -33,7 +33,7 @@ final class TaskStatementState {
     static func of(_ context: OpaquePointer?, function: TaskFunction, state: ConnectionState) throws -> TaskStatementState {
         let slot = function.usesEmbeddings ? embeddingsSlot : chatSlot
         if let known = aiq_get_auxdata(context, slot) { return Unmanaged<TaskStatementState>.fromOpaque(known).takeUnretainedValue() }
-        let names = try state.resolvedTaskEndpoints()
+        let names = try state.resolvedTaskEndpoints(for: function)
         let interrupt = InterruptCheck(db: aiq_context_db(context))
         let control = CallControl(isCancelled: { interrupt.isInterrupted() })
         let taskPlan: TaskPlan

@@ -14,7 +14,7 @@ import Testing
 
     @Test func builtInEndpointsNeedNoKey() {
         let names = LocalModels.builtIn.map(\.name)
-        #expect(names == ["local-minilm", "local-gemma"])
+        #expect(names == ["local-minilm", "local-gemma", "local-chat"])
         #expect(LocalModels.builtIn.allSatisfy { $0.apiKey == .none && $0.source == "built-in" })
     }
 }

@@ -82,7 +82,7 @@ struct ConfigAndLifecycleTests {
         #expect(try shell.query("SELECT name FROM pragma_module_list WHERE name LIKE 'ai\\_%' ESCAPE '\\' ORDER BY name;")
             == ["ai_endpoints", "ai_query_rows", "ai_task_rows", "ai_usage", "ai_usage_daily", "ai_usage_log"])
         #expect(try shell.query("SELECT name, provider FROM ai_endpoints WHERE source = 'built-in';")
-            == ["local-minilm|local", "local-gemma|openai"])
+            == ["local-minilm|local", "local-gemma|local", "local-chat|local"])
     }
 
     @Test func survivesOpeningAnotherDatabase() throws {

@@ -14,6 +14,12 @@ import Testing
         server = try MockServer(environment: ["MOCK_REPLIES": #"{"How many legs has a spider?": "8"}"#])
         shell = try Shell(cacheInHome: true)
         shell.environment["AIQUERY_MINILM_PATH"] = try LocalModelTests.miniLMFolder()
+        shell.environment["AIQUERY_HOME"] = LocalGenerationTests.aiqueryHome
+        // The examples name ~/.cache/aiquery/models, where scripts/local-llm install puts the models; this HOME is empty.
+        let cache = shell.home.appendingPathComponent(".cache/aiquery")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: cache.appendingPathComponent("models"), withDestinationURL: URL(fileURLWithPath: LocalGenerationTests.aiqueryHome + "/models"))
     }
 
     /// The README's ```sql blocks, without the `.load` the harness does itself.

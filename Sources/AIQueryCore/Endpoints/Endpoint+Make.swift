@@ -35,12 +35,19 @@ extension Endpoint {
             throw AIQueryError(.invalidConfiguration, "endpoint '\(name)': url must start with http:// or https://, got '\(url.truncatedForMessage(80))'")
         }
         if provider == .databricks, baseURL.isEmpty || apiKey == .none { apiKey = .databricksWorkspace }
-        guard let model = model ?? (provider == .databricks ? name : nil) else {
+        let implied: String? =
+            switch provider {
+            case .databricks: name
+            case .local: LlamaModel.isGGUF(url) ? LlamaModel.name(of: url) : LocalModels.miniLMModel
+            default: nil
+            }
+        guard let model = model ?? implied else {
             throw AIQueryError(.invalidConfiguration, "endpoint '\(name)': model is missing (the provider's model name, e.g. \"gpt-4o-mini\")")
         }
         var endpoint = Endpoint(name: name, task: task, provider: provider, model: model, url: baseURL, apiKey: apiKey, source: source)
-        // An in-process model already uses every core for one batch; more at once would only contend.
-        if provider == .local { endpoint.settings[.concurrency] = .count(1) }
+        // An in-process MiniLM already uses every core for one batch; a GGUF model decodes as many rows at once as
+        // its context has sequences.
+        if provider == .local { endpoint.settings[.concurrency] = .count(LlamaModel.isGGUF(url) ? Int(LlamaModel.sequences) : 1) }
         return endpoint
     }
 

@@ -17,6 +17,9 @@ public enum EndpointTask: String, Sendable, CaseIterable {
         default: return nil
         }
     }
+
+    /// Chat or completions: text made token by token.
+    public var isGeneration: Bool { self == .chat || self == .completions }
 }
 
 /// The wire format spoken by an endpoint.
@@ -86,7 +89,7 @@ public struct Endpoint: Sendable {
     public var settings = SettingLayer()
     /// Dollars per million tokens, for the cost column of ai_usage.
     public var price: UsageLedger.Price?
-    /// What to tell the user when nothing listens at `url` (the built-in local-gemma: how to start it).
+    /// How to get what a built-in endpoint needs when it is missing (the local models: how to install them).
     public var startHint: String?
     /// Azure OpenAI: the deployment and API version, which change the URL and the key header.
     public var azureDeployment: String?

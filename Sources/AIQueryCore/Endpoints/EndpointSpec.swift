@@ -5,7 +5,7 @@
 /// the provider's public API).
 extension Endpoint {
     static let flatKeys = [
-        "name", "provider", "task", "endpoint_type", "model", "url", "api_base", "base_url", "host", "api_key", "api_key_env",
+        "name", "provider", "task", "endpoint_type", "model", "url", "model_path", "api_base", "base_url", "host", "api_key", "api_key_env",
         "token", "limit", "rpm", "tpm", "max_in_flight", "price", "anthropic_version", "api_version", "deployment", "organization",
     ] + Setting.names(in: .endpoint)
     static let mlflowKeys = ["name", "endpoint_type", "route_type", "model", "limit", "price"] + Setting.names(in: .endpoint)
@@ -36,7 +36,7 @@ extension Endpoint {
     static func parseFlat(name: String, reader: DefinitionReader, source: String, allowLiteralKeys: Bool) throws(AIQueryError) -> Endpoint {
         let (provider, defaultURL) = try providerKind(try reader.string("provider") ?? "openai", endpoint: name)
         let taskName = try reader.string("task", "endpoint_type")
-        let url = try reader.string("url", "api_base", "base_url", "host")
+        let url = try reader.string("url", "api_base", "base_url", "host", "model_path")
         var keyText = try reader.string("api_key", "token")
         if let variable = try reader.string("api_key_env") { keyText = "$" + variable }
         let task = try taskName.map { text throws(AIQueryError) in try parseTask(text, endpoint: name) }
@@ -90,8 +90,10 @@ extension Endpoint {
         case .databricks:
             return try make(url: try config.string("databricks_workspace_url") ?? defaultURL, key: try config.string("databricks_api_token"))
         case .local:
-            // `model_path`: a folder with vocab.txt and model.safetensors; by default the installed PyPI package.
-            return try make(url: try config.string("model_path") ?? "", key: nil, model: modelName ?? LocalModels.miniLMModel)
+            // `model_path`: a GGUF file (llama.cpp, for chat and completions), or a folder with vocab.txt and
+            // model.safetensors (MiniLM embeddings); by default the installed MiniLM package.
+            let path = try config.string("model_path") ?? ""
+            return try make(url: path, key: nil, model: modelName ?? (LlamaModel.isGGUF(path) ? LlamaModel.name(of: path) : LocalModels.miniLMModel))
         }
     }
 

@@ -25,6 +25,9 @@ extension CallPipeline {
     func fetchOne(
         _ call: PreparedCall, plan: CallPlan, control: CallControl, onDelta: (@Sendable (String) -> Void)? = nil
     ) -> Result<ModelResponse, AIQueryError> {
+        if let model = plan.provider.inProcess, let task = plan.knownTask, task.isGeneration {
+            return generateInProcess(model, call, task: task, plan: plan, control: control, onDelta: onDelta)
+        }
         let started = System.monotonicSeconds()
         let firstDelta = FirstMoment(watching: onDelta)
         return Result { () throws(AIQueryError) in
@@ -74,6 +77,9 @@ extension CallPipeline {
     func runInProcess(
         _ model: any InProcessModel, _ calls: [PreparedCall], plan: CallPlan, control: CallControl
     ) -> [Result<ModelResponse, AIQueryError>] {
+        if let task = plan.knownTask, task.isGeneration {
+            return calls.map { call in generateInProcess(model, call, task: task, plan: plan, control: control, onDelta: nil) }
+        }
         do {
             try control.checkCancelled()
             try plan.tally.beginCall(isRetry: false)
@@ -98,5 +104,26 @@ extension CallPipeline {
         } catch {
             return calls.map { _ in .failure(error) }
         }
+    }
+
+    /// A chat or completions answer decoded in this process: counted like an upstream call, one call per row (rows
+    /// asked at once from several threads are decoded together by the model's batcher).
+    func generateInProcess(
+        _ model: any InProcessModel, _ call: PreparedCall, task: EndpointTask, plan: CallPlan, control: CallControl,
+        onDelta: (@Sendable (String) -> Void)?
+    ) -> Result<ModelResponse, AIQueryError> {
+        let started = System.monotonicSeconds()
+        let firstDelta = FirstMoment(watching: onDelta)
+        return Result { () throws(AIQueryError) in
+            try control.checkCancelled()
+            try plan.tally.beginCall(isRetry: false)
+            let response = try model.generate(
+                call.body, task: task, endpoint: plan.endpoint, host: plan.runtime.localModels, control: control, onDelta: firstDelta.onDelta)
+            let seconds = System.monotonicSeconds() - started
+            plan.tally.addUpstreamSeconds(seconds)
+            plan.runtime.ledger.recordCall(endpoint: plan.endpoint.name, isRetry: false, seconds: seconds, usage: response.usage)
+            if let usage = response.usage { plan.tally.addTokens(usage) }
+            return response
+        }.traced(since: started, firstDeltaAt: firstDelta.moment)
     }
 }

@@ -4,14 +4,12 @@
 /// streamed request and a whole one share their entry.
 extension CallPipeline {
     /// One call, its text going to `onDelta` piece by piece, then its whole answer. An answer from the cache is
-    /// replayed word by word at once; an endpoint that cannot stream (in-process models, embeddings, custom
-    /// models) gives its whole text as one piece.
+    /// replayed word by word at once; an endpoint that cannot stream (embeddings, custom models) gives its whole
+    /// text as one piece. A local GGUF model streams its tokens as it decodes them.
     public func stream(
         _ call: PreparedCall, plan: CallPlan, onDelta: @escaping @Sendable (String) -> Void
     ) async -> Result<ModelResponse, AIQueryError> {
-        let streams =
-            plan.provider.inProcess == nil && plan.provider.streamFormat != nil
-            && (plan.knownTask == .chat || plan.knownTask == .completions)
+        let streams = (plan.provider.inProcess != nil || plan.provider.streamFormat != nil) && plan.knownTask?.isGeneration == true
         let handedOn = SharedFlag()
         let forward: @Sendable (String) -> Void = { piece in
             handedOn.set()

@@ -1,36 +1,54 @@
 import Synchronization
 
-/// The endpoints that work with no configuration, no key and no network:
-/// - `local-minilm`: all-MiniLM-L6-v2 sentence embeddings (384 floats), computed in this process;
-/// - `local-gemma`: Gemma 3 270M (a small base model) for completions, served on loopback by llama.cpp's
-///   OpenAI-compatible server, which `scripts/local-llm start` installs and starts.
+/// The endpoints that work with no configuration, no key and no network, all computed in this process:
+/// - `local-minilm`: all-MiniLM-L6-v2 sentence embeddings (384 floats);
+/// - `local-gemma`: Gemma 3 270M (a small base model) for completions, by llama.cpp;
+/// - `local-chat`: SmolLM2-135M-Instruct (follows instructions) for chat, by llama.cpp.
+/// The two GGUF files and llama.cpp's library come from `scripts/local-llm install`, in aiquery's home.
 public enum LocalModels {
     public static let miniLMModel = "all-MiniLM-L6-v2"
     /// The `source` of the built-in endpoints, as ai_endpoints lists it.
     public static let source = "built-in"
+    static let installHint = "install the local models with scripts/local-llm install (from the aiquery checkout)"
 
-    /// Read once per process (the environment decides local-gemma's URL): resolving a name runs on every row.
+    /// Where `scripts/local-llm install` puts GGUF models: `$AIQUERY_HOME/models`.
+    public static var modelsFolder: String {
+        System.expandingTilde(System.environment("AIQUERY_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? "~/.cache/aiquery") + "/models"
+    }
+
+    /// Read once per process (the environment decides where the models are): resolving a name runs on every row.
     public static let builtIn: [Endpoint] = {
         var minilm = Endpoint(
             name: "local-minilm", task: .embeddings, provider: .local, model: miniLMModel, url: "", apiKey: .none, source: source)
         minilm.settings[.batchSize] = .count(32)
         minilm.settings[.concurrency] = .count(1)
-        let port = System.environment("AIQUERY_LOCAL_LLM_PORT") ?? "8765"
-        let url = System.environment("AIQUERY_LOCAL_LLM_URL") ?? "http://127.0.0.1:\(port)/v1"
-        var gemma = Endpoint(
-            name: "local-gemma", task: .completions, provider: .openai, model: "local-gemma", url: url, apiKey: .none, source: source)
-        gemma.startHint = "start the local model server with scripts/local-llm start (from the aiquery checkout)"
-        // llama.cpp's server answers one request at a time; more in flight would only queue there.
-        gemma.settings[.concurrency] = .count(1)
-        return [minilm, gemma]
+        func gguf(_ name: String, _ task: EndpointTask, _ file: String) -> Endpoint {
+            let path = modelsFolder + "/" + file
+            var endpoint = Endpoint(
+                name: name, task: task, provider: .local, model: LlamaModel.name(of: path), url: path, apiKey: .none, source: source)
+            endpoint.startHint = installHint
+            endpoint.settings[.concurrency] = .count(Int(LlamaModel.sequences))
+            return endpoint
+        }
+        return [
+            minilm, gguf("local-gemma", .completions, "gemma-3-270m-q4_k_m.gguf"),
+            gguf("local-chat", .chat, "SmolLM2-135M-Instruct.Q4_1.gguf"),
+        ]
     }()
 
     /// What the `local` provider runs.
     static let runner = MiniLMRunner()
 }
 
-/// all-MiniLM-L6-v2 as an in-process model: several rows in one pass.
+/// The local provider's models: all-MiniLM-L6-v2 embeddings, several rows in one pass; GGUF models for chat and
+/// completions through llama.cpp (``LlamaRunner``).
 struct MiniLMRunner: InProcessModel {
+    func generate(
+        _ body: JSONValue, task: EndpointTask, endpoint: Endpoint, host: LocalModelHost, control: CallControl, onDelta: (@Sendable (String) -> Void)?
+    ) throws(AIQueryError) -> ModelResponse {
+        try LlamaRunner.generate(body, task: task, model: try host.llama(for: endpoint), control: control, onDelta: onDelta)
+    }
+
     func embed(_ texts: [String], endpoint: Endpoint, host: LocalModelHost) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int) {
         let embedder = try host.embedder(for: endpoint)
         let vectors = embedder.embed(texts)
@@ -43,6 +61,30 @@ struct MiniLMRunner: InProcessModel {
 /// The local models a runtime has loaded, each once (their helper threads belong to the runtime that made them).
 public final class LocalModelHost: Sendable {
     private let embedders = Mutex<[String: MiniLMEmbedder]>([:])
+    private let llamas = Mutex<[String: LlamaModel]>([:])
+    /// Loads of a GGUF model, one at a time (two rows asking at once must not load it twice).
+    private let loading = Mutex(())
+
+    /// The GGUF model of an endpoint, loaded on first use and kept for the runtime's life.
+    func llama(for endpoint: Endpoint) throws(AIQueryError) -> LlamaModel {
+        let path = System.expandingTilde(endpoint.url)
+        if let known = llamas.withLock({ $0[path] }) { return known }
+        return try loading.withLock { _ throws(AIQueryError) in
+            if let raced = llamas.withLock({ $0[path] }) { return raced }
+            let model: LlamaModel
+            do throws(AIQueryError) {
+                model = try LlamaModel.load(path, threads: LlamaRunner.threads)
+            } catch {
+                // A built-in endpoint's file or library is missing: say how to get them, not only what is missing.
+                guard let hint = endpoint.startHint, endpoint.source == LocalModels.source, error.code == .invalidConfiguration,
+                    !error.message.contains("scripts/local-llm")
+                else { throw error }
+                throw AIQueryError(error.code, error.message + "; " + hint)
+            }
+            llamas.withLock { $0[path] = model }
+            return model
+        }
+    }
 
     public init() {}
 

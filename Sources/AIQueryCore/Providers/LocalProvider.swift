@@ -1,7 +1,15 @@
-/// Models run inside this process (all-MiniLM-L6-v2 embeddings): no URL, no key, no network.
+/// Models run inside this process (all-MiniLM-L6-v2 embeddings, and GGUF models through llama.cpp for chat and
+/// completions): no URL, no key, no network.
 struct LocalProvider: Provider {
-    /// The body a hosted embeddings endpoint would get, for the dry run and the cache key.
+    /// The body a hosted endpoint would get, for the dry run and the cache key.
     func body(for input: ModelInput, task: EndpointTask, endpoint: Endpoint, options: RequestOptions) throws(AIQueryError) -> JSONValue {
+        if LlamaModel.isGGUF(endpoint.url) {
+            guard task == .chat || task == .completions else {
+                throw AIQueryError(
+                    .invalidConfiguration, "endpoint '\(endpoint.name)' runs a GGUF model with llama.cpp; its task must be chat or completions")
+            }
+            return try OpenAIWireFormat.body(for: input, task: task, endpoint: endpoint, options: options, includesModel: false)
+        }
         guard task == .embeddings else {
             throw AIQueryError(
                 .invalidConfiguration,

@@ -34,6 +34,11 @@ extension Provider {
 public protocol InProcessModel: Sendable {
     /// One vector per text, in order, and the tokens they cost.
     func embed(_ texts: [String], endpoint: Endpoint, host: LocalModelHost) throws(AIQueryError) -> (vectors: [[Float]], tokens: Int)
+    /// A chat or completions answer to one request body (OpenAI's shape), its text passed to `onDelta` as it is
+    /// decoded; `control` is asked between tokens.
+    func generate(
+        _ body: JSONValue, task: EndpointTask, endpoint: Endpoint, host: LocalModelHost, control: CallControl, onDelta: (@Sendable (String) -> Void)?
+    ) throws(AIQueryError) -> ModelResponse
 }
 
 extension ProviderKind {

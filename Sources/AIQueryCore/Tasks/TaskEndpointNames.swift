@@ -25,9 +25,21 @@ public struct TaskEndpointNames: Sendable, Equatable {
         TaskEndpointNames(chat: chat ?? lower.chat, embeddings: embeddings ?? lower.embeddings)
     }
 
-    /// The names in effect for a connection that set `connection`.
+    /// The names in effect for a connection that set `connection`; a name nobody set is the built-in one
+    /// (``builtInChat(for:)``, ``defaults``).
     public static func resolved(connection: TaskEndpointNames, in runtime: Runtime) throws(AIQueryError) -> TaskEndpointNames {
-        connection.over(environment).over(try runtime.configFile.taskEndpoints()).over(defaults)
+        connection.over(environment).over(try runtime.configFile.taskEndpoints())
+    }
+
+    /// The built-in model that answers a function when no endpoint is set, whichever did better on
+    /// benchmarks/ai_functions.sh and by hand: the instruct model summarizes, fixes grammar and follows a prompt
+    /// (the base model copies the text back); the base model with a few-shot pattern and a grammar labels,
+    /// extracts and translates (the 135M instruct model cannot translate at all).
+    public static func builtInChat(for function: TaskFunction?) -> String {
+        switch function {
+        case .gen?, .summarize?, .fixGrammar?: "local-chat"
+        default: defaults.chat!
+        }
     }
 
     static func parse(_ value: JSONValue?, path: String) throws(AIQueryError) -> TaskEndpointNames {

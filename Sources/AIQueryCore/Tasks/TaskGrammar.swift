@@ -1,20 +1,7 @@
 /// GBNF grammars for llama.cpp, which constrains a completions model's tokens to them: a small base model then
 /// cannot answer anything but one of the labels, or a JSON object with exactly the asked keys.
 enum TaskGrammar {
-    static func literal(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func literal(_ text: String) -> String { GrammarFromSchema.literal(text) }
 
     /// One of the labels, or (`multiple`) one or more of them separated by ", ".
     static func oneOf(_ labels: [String], multiple: Bool = false) -> String {

@@ -1,15 +1,19 @@
 /// How a task function asks a model. A chat model gets instructions and, for answers with a shape, a JSON schema
 /// in `response_format` (OpenAI-compatible servers and Databricks turn it into constrained decoding). A
 /// completions model — the built-in local-gemma, a 270M base model that follows no instructions — gets a short
-/// few-shot prompt it continues, and from llama.cpp a grammar that admits only a well-formed answer.
+/// few-shot prompt it continues, and from llama.cpp a grammar that admits only a well-formed answer. The built-in
+/// local-chat, a 135M model, gets the instructions in the user's message: it follows "Rewrite with correct
+/// grammar… <text>" and ignores the same words as a system prompt.
 public enum TaskStyle: Sendable, Equatable {
     case chat
+    case chatInOneMessage
     case completions(grammar: Bool)
 
     public static func of(_ endpoint: Endpoint, task: EndpointTask) -> TaskStyle {
+        let builtIn = endpoint.source == LocalModels.source
         switch task {
-        case .completions: return .completions(grammar: endpoint.source == LocalModels.source)
-        default: return .chat
+        case .completions: return .completions(grammar: builtIn)
+        default: return builtIn ? .chatInOneMessage : .chat
         }
     }
 }
@@ -18,17 +22,21 @@ extension TaskCall {
     /// The request body (`ai_task_request` shows it as it goes out, with the endpoint's model added).
     public func request(style: TaskStyle) -> ModelInput {
         switch style {
-        case .chat: return .json(chatBody())
+        case .chat: return .json(chatBody(inOneMessage: false))
+        case .chatInOneMessage: return .json(chatBody(inOneMessage: true))
         case .completions(let grammar): return .json(completionsBody(grammar: grammar))
         }
     }
 
     // MARK: chat
 
-    private func chatBody() -> JSONValue {
+    private func chatBody(inOneMessage: Bool) -> JSONValue {
         var members: [(String, JSONValue)] = []
         if function == .gen {
             members.append(("messages", .array([message("user", content)])))
+        } else if inOneMessage {
+            let instructions = systemPrompt.replacing("the user's text", with: "the text below")
+            members.append(("messages", .array([message("user", instructions + "\n\n" + content)])))
         } else {
             members.append(("messages", .array([message("system", systemPrompt), message("user", content)])))
         }
