@@ -92,8 +92,8 @@ extension Endpoint {
         case .local:
             // `model_path`: a GGUF file (llama.cpp, for chat and completions), or a folder with vocab.txt and
             // model.safetensors (MiniLM embeddings); by default the installed MiniLM package.
-            let path = try config.string("model_path") ?? ""
-            return try make(url: path, key: nil, model: modelName ?? (LlamaModel.isGGUF(path) ? LlamaModel.name(of: path) : LocalModels.miniLMModel))
+            // With no model name, Endpoint.make names it after the file (or MiniLM).
+            return try make(url: try config.string("model_path") ?? "", key: nil)
         }
     }
 

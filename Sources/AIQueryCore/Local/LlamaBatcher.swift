@@ -39,7 +39,10 @@ final class LlamaBatcher: @unchecked Sendable {
             return !threadStarted
         }
         if start, !spawn() {
-            lock.withLock { threadStarted = false }
+            lock.withLock {
+                threadStarted = false
+                waiting.removeAll { $0 === job }
+            }
             return .failure(AIQueryError(.internalError, "could not start llama.cpp's decoding thread"))
         }
         while true {

@@ -21,10 +21,9 @@ enum LlamaLibrary {
             guard access(path, R_OK) == 0 else { throw AIQueryError(.invalidConfiguration, "\(variable)=\(given) does not name a readable libllama.so") }
             return path
         }
-        let home = System.expandingTilde(System.environment("AIQUERY_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? "~/.cache/aiquery")
         var found = glob_t()
         defer { globfree(&found) }
-        if glob(home + "/llm-venv/lib/python3*/site-packages/llama_cpp/lib/libllama.so", 0, nil, &found) == 0, found.gl_pathc > 0,
+        if glob(LocalModels.home + "/llm-venv/lib/python3*/site-packages/llama_cpp/lib/libllama.so", 0, nil, &found) == 0, found.gl_pathc > 0,
             let first = found.gl_pathv[0]
         {
             return String(cString: first)

@@ -11,10 +11,12 @@ public enum LocalModels {
     public static let source = "built-in"
     static let installHint = "install the local models with scripts/local-llm install (from the aiquery checkout)"
 
-    /// Where `scripts/local-llm install` puts GGUF models: `$AIQUERY_HOME/models`.
-    public static var modelsFolder: String {
-        System.expandingTilde(System.environment("AIQUERY_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? "~/.cache/aiquery") + "/models"
+    /// aiquery's home, where `scripts/local-llm install` puts llama.cpp (`llm-venv/`) and the GGUF models
+    /// (`models/`): `AIQUERY_HOME`, else `~/.cache/aiquery`.
+    public static var home: String {
+        System.expandingTilde(System.environment("AIQUERY_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? "~/.cache/aiquery")
     }
+    public static var modelsFolder: String { home + "/models" }
 
     /// Read once per process (the environment decides where the models are): resolving a name runs on every row.
     public static let builtIn: [Endpoint] = {

@@ -4,7 +4,7 @@ struct LocalProvider: Provider {
     /// The body a hosted endpoint would get, for the dry run and the cache key.
     func body(for input: ModelInput, task: EndpointTask, endpoint: Endpoint, options: RequestOptions) throws(AIQueryError) -> JSONValue {
         if LlamaModel.isGGUF(endpoint.url) {
-            guard task == .chat || task == .completions else {
+            guard task.isGeneration else {
                 throw AIQueryError(
                     .invalidConfiguration, "endpoint '\(endpoint.name)' runs a GGUF model with llama.cpp; its task must be chat or completions")
             }
